@@ -1,0 +1,3 @@
+//! Emitting Rust code: one module per shape emitted.
+
+pub mod migrations;

@@ -1,0 +1,47 @@
+//! pgstrata's code generator: reads a migrations folder at build time and produces the
+//! Rust code that embeds it.
+//!
+//! The proc-macro `pgstrata::embed_migrations!` and the build-script [`Builder`] both
+//! call [`expand`]; the CLI and tests call [`load`]. All of them share one resolver
+//! ([`source::discover`]), so discovery, ordering and checksums cannot disagree.
+//!
+//! ```no_run
+//! // build.rs
+//! fn main() {
+//!     pgstrata_codegen::Builder::new("migrations").emit().unwrap();
+//! }
+//! ```
+#![deny(missing_docs)]
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+
+pub mod diag;
+pub mod emit;
+pub mod migration;
+pub mod source;
+pub mod split;
+
+mod build;
+
+use std::path::Path;
+
+use proc_macro2::TokenStream;
+
+pub use build::{BuildError, Builder};
+pub use diag::{Diagnostic, Errors};
+pub use migration::load;
+
+/// Reads the migrations folder `dir` (relative to `manifest_dir`, as written in the
+/// macro call) and returns the code `embed_migrations!` expands to.
+///
+/// # Errors
+/// Every problem found in the folder, each naming its file, line and column.
+pub fn expand(dir: &str, manifest_dir: &Path) -> Result<TokenStream, Errors> {
+    let path = manifest_dir.join(dir);
+    let sources = source::discover(&path, dir)?;
+    let mut errors = Errors::default();
+    let migrations: Vec<_> = sources
+        .iter()
+        .map(|s| migration::to_migration(s, &mut errors))
+        .collect();
+    errors.finish(emit::migrations::migrations_static(&sources, &migrations))
+}

@@ -1,0 +1,248 @@
+//! From a migration found on disk to the record the runtime applies: directives,
+//! transaction mode and checksum.
+
+use std::borrow::Cow;
+use std::path::Path;
+
+use pgstrata_core::{Migration, MigrationParts, NoTransactionReason, Span, Transaction};
+
+use crate::diag::{Diagnostic, Errors};
+use crate::source::{discover, Source, SqlText};
+use crate::split::{classify, TxClass};
+
+/// What the leading comment of a migration asks for.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Directives {
+    /// Run outside a transaction.
+    pub no_transaction: bool,
+    /// `SET lock_timeout` for this migration.
+    pub lock_timeout: Option<String>,
+    /// `SET statement_timeout` for this migration.
+    pub statement_timeout: Option<String>,
+}
+
+/// Reads the directives of `sql`: `-- pgstrata:...` comments before the first statement,
+/// sqlx's `-- no-transaction` and dbmate's `-- migrate:up transaction:false`.
+///
+/// A `pgstrata:` comment after the first statement, or one pgstrata does not know, is an
+/// error: a directive that silently does nothing is worse than none.
+pub fn directives(sql: &SqlText, errors: &mut Errors) -> Directives {
+    let mut d = Directives::default();
+    for c in &sql.split.comments {
+        let raw = &sql.text[c.text.range()];
+        let text = raw.trim();
+        let at = |msg: String| {
+            Diagnostic::at(&sql.display, &sql.text, sql.first_line, c.text.start as usize - 2, msg)
+        };
+        if let Some(opts) = text.strip_prefix("migrate:up").or_else(|| text.strip_prefix("migrate:down")) {
+            if opts.split_whitespace().any(|o| o == "transaction:false") {
+                d.no_transaction = true;
+            }
+            continue;
+        }
+        if text == "no-transaction" && !c.after_first_statement {
+            d.no_transaction = true;
+            continue;
+        }
+        let Some(directive) = text.strip_prefix("pgstrata:") else {
+            continue;
+        };
+        if directive.starts_with("allow(") {
+            // Lint suppressions sit beside the statement they concern.
+            continue;
+        }
+        if c.after_first_statement {
+            errors.push(at(format!("directive `{text}` after the first statement has no effect"))
+                .help("move it into the comment at the top of the file, before any statement"));
+            continue;
+        }
+        let (key, value) = match directive.split_once(|ch: char| ch == '=' || ch.is_whitespace()) {
+            Some((k, v)) => (k.trim(), Some(v.trim().trim_matches(|ch| ch == '\'' || ch == '"'))),
+            None => (directive.trim(), None),
+        };
+        match (key, value) {
+            ("no-transaction", None) => d.no_transaction = true,
+            ("lock-timeout" | "statement-timeout", Some(v)) if is_duration(v) => {
+                let slot = if key == "lock-timeout" { &mut d.lock_timeout } else { &mut d.statement_timeout };
+                *slot = Some(v.to_string());
+            }
+            ("lock-timeout" | "statement-timeout", v) => errors.push(
+                at(format!("directive `{key}` needs a duration, found {:?}", v.unwrap_or("")))
+                    .help(format!("write it as `-- pgstrata:{key} 5s` (units: us, ms, s, min, h, d)")),
+            ),
+            _ => errors.push(at(format!("unknown directive `pgstrata:{directive}`")).help(
+                "known directives: pgstrata:no-transaction, pgstrata:lock-timeout <duration>, \
+                 pgstrata:statement-timeout <duration>, pgstrata:allow(<rule>)",
+            )),
+        }
+    }
+    d
+}
+
+/// Whether `v` is a duration PostgreSQL accepts for a timeout setting.
+fn is_duration(v: &str) -> bool {
+    let digits = v.bytes().take_while(u8::is_ascii_digit).count();
+    if digits == 0 {
+        return false;
+    }
+    matches!(v[digits..].trim(), "" | "us" | "ms" | "s" | "min" | "h" | "d")
+}
+
+/// How `sql` must be run, given its directives.
+pub fn transaction_mode(sql: &SqlText, directives: &Directives) -> Transaction {
+    if directives.no_transaction {
+        return Transaction::None { reason: NoTransactionReason::Directive };
+    }
+    let stmts = &sql.split.statements;
+    let classes: Vec<TxClass> = stmts.iter().map(|s| classify(&s.words)).collect();
+    let index = |i: usize| u32::try_from(i).unwrap_or(u32::MAX);
+    if let Some(i) = classes.iter().position(|c| *c == TxClass::RefusedInTransaction) {
+        return Transaction::None { reason: NoTransactionReason::RefusedInTransaction { index: index(i) } };
+    }
+    let n = classes.len();
+    let is_control = |c: &TxClass| matches!(c, TxClass::Begin | TxClass::Commit | TxClass::OtherControl);
+    if n >= 3
+        && classes[0] == TxClass::Begin
+        && classes[n - 1] == TxClass::Commit
+        && !classes[1..n - 1].iter().any(is_control)
+    {
+        return Transaction::OwnBeginCommit {
+            body: Span { start: stmts[1].span.start, end: stmts[n - 2].span.end },
+        };
+    }
+    match classes.iter().position(is_control) {
+        Some(i) => Transaction::None { reason: NoTransactionReason::TransactionControl { index: index(i) } },
+        None => Transaction::Wrapped,
+    }
+}
+
+/// Builds the runtime's record of one migration.
+pub fn to_migration(source: &Source, errors: &mut Errors) -> Migration {
+    let directives = directives(&source.up, errors);
+    if let Some(down) = &source.down {
+        // Directives in a down file are checked the same way; their values apply to
+        // running it, which the CLI does.
+        let _ = self::directives(down, errors);
+    }
+    let transaction = transaction_mode(&source.up, &directives);
+    Migration::from_parts(MigrationParts {
+        version: source.version,
+        name: Cow::Owned(source.name.clone()),
+        file: Cow::Owned(source.up.display.clone()),
+        up: Cow::Owned(source.up.text.clone()),
+        up_line: source.up.first_line,
+        down: source.down.as_ref().map(|d| Cow::Owned(d.text.clone())),
+        checksum: Cow::Owned(pgstrata_core::checksum(&source.up.text)),
+        statements: Cow::Owned(source.up.split.statements.iter().map(|s| s.span).collect()),
+        transaction,
+        lock_timeout: directives.lock_timeout.map(Cow::Owned),
+        statement_timeout: directives.statement_timeout.map(Cow::Owned),
+    })
+}
+
+/// Reads every migration of `dir` into runtime records, in version order: the same
+/// resolver `embed_migrations!` uses, for the CLI and for tests.
+///
+/// # Errors
+/// Every problem found in the folder (see [`discover`]).
+pub fn load(dir: impl AsRef<Path>) -> Result<Vec<Migration>, Errors> {
+    let dir = dir.as_ref();
+    let shown = dir.display().to_string();
+    let sources = discover(dir, &shown)?;
+    let mut errors = Errors::default();
+    let migrations = sources.iter().map(|s| to_migration(s, &mut errors)).collect();
+    errors.finish(migrations)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::split::split;
+
+    fn text(sql: &str) -> SqlText {
+        SqlText {
+            path: "x.sql".into(),
+            display: "m/x.sql".into(),
+            text: sql.into(),
+            first_line: 1,
+            split: split(sql).unwrap(),
+        }
+    }
+
+    fn mode(sql: &str) -> Transaction {
+        let t = text(sql);
+        let mut e = Errors::default();
+        let d = directives(&t, &mut e);
+        assert!(e.is_empty(), "{e}");
+        transaction_mode(&t, &d)
+    }
+
+    #[test]
+    fn ordinary_files_are_wrapped() {
+        assert_eq!(mode("CREATE TABLE a (id int); CREATE INDEX i ON a (id);"), Transaction::Wrapped);
+    }
+
+    #[test]
+    fn concurrently_runs_outside() {
+        assert_eq!(
+            mode("CREATE TABLE a (id int);\nCREATE INDEX CONCURRENTLY i ON a (id);"),
+            Transaction::None { reason: NoTransactionReason::RefusedInTransaction { index: 1 } }
+        );
+    }
+
+    #[test]
+    fn own_begin_commit_is_stripped() {
+        let sql = "BEGIN;\nCREATE TABLE a (id int);\nCREATE TABLE b (id int);\nCOMMIT;\n";
+        match mode(sql) {
+            Transaction::OwnBeginCommit { body } => {
+                assert_eq!(&sql[body.range()], "CREATE TABLE a (id int);\nCREATE TABLE b (id int)")
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn other_transaction_control_runs_outside() {
+        assert_eq!(
+            mode("CREATE TABLE a (id int); COMMIT; CREATE TABLE b (id int);"),
+            Transaction::None { reason: NoTransactionReason::TransactionControl { index: 1 } }
+        );
+        assert_eq!(
+            mode("BEGIN; CREATE TABLE a (id int); COMMIT; BEGIN; CREATE TABLE b (id int); COMMIT;"),
+            Transaction::None { reason: NoTransactionReason::TransactionControl { index: 0 } }
+        );
+    }
+
+    #[test]
+    fn directives_are_read_from_the_leading_comment() {
+        let t = text("-- pgstrata:no-transaction\n-- pgstrata:lock-timeout 5s\n-- pgstrata:statement-timeout=1min\nSELECT 1;");
+        let mut e = Errors::default();
+        let d = directives(&t, &mut e);
+        assert!(e.is_empty());
+        assert_eq!(
+            d,
+            Directives { no_transaction: true, lock_timeout: Some("5s".into()), statement_timeout: Some("1min".into()) }
+        );
+        assert_eq!(mode("-- no-transaction\nSELECT 1;"), Transaction::None { reason: NoTransactionReason::Directive });
+        assert_eq!(
+            mode("-- migrate:up transaction:false\nSELECT 1;"),
+            Transaction::None { reason: NoTransactionReason::Directive }
+        );
+    }
+
+    #[test]
+    fn bad_directives_are_errors_with_positions() {
+        for (sql, line, needle) in [
+            ("-- pgstrata:no-transacton\nSELECT 1;", 1, "unknown directive"),
+            ("-- pgstrata:lock-timeout soon\nSELECT 1;", 1, "needs a duration"),
+            ("SELECT 1;\n-- pgstrata:no-transaction\nSELECT 2;", 2, "after the first statement"),
+        ] {
+            let t = text(sql);
+            let mut e = Errors::default();
+            let _ = directives(&t, &mut e);
+            assert_eq!(e.0.len(), 1, "{sql}");
+            assert_eq!(e.0[0].line, line);
+            assert!(e.0[0].to_string().contains(needle), "{}", e.0[0]);
+        }
+    }
+}

@@ -1,0 +1,31 @@
+//! The proc-macros of pgstrata. Use them through the `pgstrata` crate.
+//!
+//! Thin on purpose: each macro parses its input, calls `pgstrata_codegen`, and turns
+//! problems into compile errors on the macro's string literal.
+#![deny(missing_docs)]
+
+use proc_macro::TokenStream;
+use std::path::PathBuf;
+
+/// Embeds the migrations of a folder (relative to the crate's `Cargo.toml`).
+/// See `pgstrata::embed_migrations!`.
+#[proc_macro]
+pub fn embed_migrations(input: TokenStream) -> TokenStream {
+    let lit = match syn::parse::<syn::LitStr>(input) {
+        Ok(lit) => lit,
+        Err(e) => return e.to_compile_error().into(),
+    };
+    let Some(manifest_dir) = std::env::var_os("CARGO_MANIFEST_DIR") else {
+        return syn::Error::new(lit.span(), "CARGO_MANIFEST_DIR is not set: build with cargo")
+            .to_compile_error()
+            .into();
+    };
+    match pgstrata_codegen::expand(&lit.value(), &PathBuf::from(manifest_dir)) {
+        Ok(tokens) => tokens.into(),
+        Err(errors) => errors
+            .iter()
+            .map(|d| syn::Error::new(lit.span(), d.to_string()).to_compile_error())
+            .collect::<proc_macro2::TokenStream>()
+            .into(),
+    }
+}

@@ -1,0 +1,317 @@
+//! Applying migrations: one message per transactional migration, statement by statement
+//! for the others.
+
+use std::fmt::Write;
+use std::time::Duration;
+
+use pgstrata_core::{Migration, Span, Transaction};
+
+use crate::conn::{rows, Conn};
+use crate::error::{Error, ErrorKind, StatementInfo};
+use crate::history::{parse_i64, quote_literal, HistoryTable};
+use crate::report::AppliedMigration;
+
+/// Timeouts the runner applies to every migration that has none of its own.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Timeouts {
+    pub lock_timeout: Option<String>,
+    pub statement_timeout: Option<String>,
+}
+
+/// A piece of a message: where a migration's SQL sits in the text sent.
+struct Piece<'a> {
+    migration: &'a Migration,
+    /// Character offset (PostgreSQL's positions count characters) of the body in the
+    /// message.
+    char_start: usize,
+    char_len: usize,
+    /// Byte offset of the body within `migration.up()`.
+    up_offset: usize,
+}
+
+/// The SQL of a migration's body inside a transaction: everything but its own
+/// `BEGIN`/`COMMIT`.
+fn body(m: &Migration) -> (&str, usize) {
+    match m.transaction() {
+        Transaction::OwnBeginCommit { body } => (m.up().get(body.range()).unwrap_or_default(), body.start as usize),
+        _ => (m.up(), 0),
+    }
+}
+
+/// Applies transactional migrations in one message each (or all in one message with
+/// `grouped`): `BEGIN; SET LOCAL ...; <sql>; INSERT INTO history ...; COMMIT`.
+///
+/// The history row commits with the migration, so a crash at any point leaves either
+/// both or neither.
+pub(crate) async fn transactional<C: Conn>(
+    conn: &mut C,
+    table: &HistoryTable,
+    group: &[&Migration],
+    timeouts: &Timeouts,
+) -> Result<Vec<AppliedMigration>, Error> {
+    let mut sql = String::from("BEGIN;\n");
+    let mut pieces = Vec::with_capacity(group.len());
+    for m in group {
+        set_timeouts(&mut sql, m, timeouts, true);
+        sql.push_str("SELECT set_config('pgstrata.started', clock_timestamp()::text, true);\n");
+        let (text, up_offset) = body(m);
+        let char_start = sql.chars().count();
+        sql.push_str(text);
+        pieces.push(Piece { migration: m, char_start, char_len: text.chars().count(), up_offset });
+        // A trailing `--` comment without a newline would swallow what follows.
+        sql.push_str("\n;\n");
+        let _ = writeln!(
+            sql,
+            "INSERT INTO {} (version, name, checksum, execution_ms) VALUES ({}, {}, {}, \
+             (extract(epoch FROM clock_timestamp() - current_setting('pgstrata.started')::timestamptz) * 1000)::bigint);",
+            table.sql(),
+            m.version(),
+            quote_literal(m.name()),
+            quote_literal(m.checksum()),
+        );
+    }
+    sql.push_str("COMMIT;");
+    if let Err(e) = conn.batch(&sql).await {
+        // The transaction is aborted (or the connection is gone): roll back whatever is
+        // left, and report the statement from the server's position.
+        let _ = conn.batch("ROLLBACK").await;
+        let err = locate(e, &pieces, group);
+        if err.statement().is_none() && err.as_db_error().is_some() {
+            if let Some(found) = replay(conn, group, timeouts).await {
+                return Err(found);
+            }
+        }
+        return Err(err);
+    }
+    let versions: Vec<String> = group.iter().map(|m| m.version().to_string()).collect();
+    durations(conn, table, group, &versions).await
+}
+
+/// Finds the failing statement of an error PostgreSQL gave no position for (a constraint
+/// violation, a division by zero): runs the statements one at a time in a transaction
+/// that is always rolled back, and reports the first that fails. Only on failure, so
+/// the normal path stays one round trip per migration.
+async fn replay<C: Conn>(conn: &mut C, group: &[&Migration], timeouts: &Timeouts) -> Option<Error> {
+    conn.batch("BEGIN").await.ok()?;
+    let mut found = None;
+    'outer: for m in group {
+        let mut set = String::new();
+        set_timeouts(&mut set, m, timeouts, true);
+        if !set.is_empty() && conn.batch(&set).await.is_err() {
+            break;
+        }
+        let (_, up_offset) = body(m);
+        let (first, last) = match m.transaction() {
+            Transaction::OwnBeginCommit { .. } => (1, m.statements().len().saturating_sub(1)),
+            _ => (0, m.statements().len()),
+        };
+        for (i, span) in m.statements().iter().enumerate().take(last).skip(first) {
+            let text = m.up().get(span.range()).unwrap_or_default();
+            if let Err(e) = conn.batch(text).await {
+                let mut err = statement_error(m, i, *span, e);
+                err = Error::new(
+                    ErrorKind::Migration,
+                    format!("migration {m} ({}) failed and was rolled back; nothing of it was applied", m.file()),
+                )
+                .with_migration(m.version(), m.name())
+                .with_statement(err.statement().cloned().unwrap_or_else(|| info(m, i, *span, up_offset)))
+                .with_source_of(err);
+                found = Some(err);
+                break 'outer;
+            }
+        }
+    }
+    let _ = conn.batch("ROLLBACK").await;
+    found
+}
+
+/// Reads back the server-measured durations of what was just applied.
+async fn durations<C: Conn>(
+    conn: &mut C,
+    table: &HistoryTable,
+    group: &[&Migration],
+    versions: &[String],
+) -> Result<Vec<AppliedMigration>, Error> {
+    let sql = format!(
+        "SELECT version, execution_ms FROM {} WHERE version IN ({}) ORDER BY version",
+        table.sql(),
+        versions.join(",")
+    );
+    let rows = rows(conn.simple(&sql).await.map_err(|e| Error::db("cannot read the history table", e))?);
+    let mut out = Vec::with_capacity(group.len());
+    for (m, r) in group.iter().zip(rows.iter()) {
+        let ms = parse_i64(r.get(1), "execution_ms")?;
+        out.push(AppliedMigration {
+            version: m.version(),
+            name: m.name().to_string(),
+            duration: Duration::from_millis(u64::try_from(ms).unwrap_or(0)),
+        });
+    }
+    Ok(out)
+}
+
+/// Applies a migration that cannot run in a transaction, statement by statement.
+///
+/// Its history row is written as `running` first, then `applied`, or `failed` with the
+/// error. A process that dies in between leaves `running`, which blocks later runs
+/// until someone checks what was done: the one case where the database cannot tell.
+pub(crate) async fn non_transactional<C: Conn>(
+    conn: &mut C,
+    table: &HistoryTable,
+    m: &Migration,
+    timeouts: &Timeouts,
+) -> Result<AppliedMigration, Error> {
+    let insert = format!(
+        "INSERT INTO {} (version, name, checksum, state) VALUES ({}, {}, {}, 'running')",
+        table.sql(),
+        m.version(),
+        quote_literal(m.name()),
+        quote_literal(m.checksum())
+    );
+    conn.batch(&insert)
+        .await
+        .map_err(|e| Error::db("cannot record the migration as running", e).with_migration(m.version(), m.name()))?;
+    let mut set = String::new();
+    set_timeouts(&mut set, m, timeouts, false);
+    let started = std::time::Instant::now();
+    let mut result = Ok(());
+    if !set.is_empty() {
+        result = conn.batch(&set).await.map_err(|e| Error::db("cannot set the migration's timeouts", e));
+    }
+    if result.is_ok() {
+        for (i, span) in m.statements().iter().enumerate() {
+            let text = m.up().get(span.range()).unwrap_or_default();
+            if let Err(e) = conn.batch(text).await {
+                result = Err(statement_error(m, i, *span, e));
+                break;
+            }
+        }
+    }
+    if !set.is_empty() {
+        let _ = conn.batch("RESET lock_timeout; RESET statement_timeout").await;
+    }
+    let elapsed = started.elapsed();
+    match result {
+        Ok(()) => {
+            let done = format!(
+                "UPDATE {} SET state = 'applied', applied_at = now(), execution_ms = {} WHERE version = {}",
+                table.sql(),
+                elapsed.as_millis(),
+                m.version()
+            );
+            conn.batch(&done).await.map_err(|e| {
+                Error::db("the migration was applied but recording it failed; it stays marked running", e)
+                    .with_migration(m.version(), m.name())
+            })?;
+            Ok(AppliedMigration { version: m.version(), name: m.name().to_string(), duration: elapsed })
+        }
+        Err(err) => {
+            let fail = format!(
+                "UPDATE {} SET state = 'failed', error = {} WHERE version = {}",
+                table.sql(),
+                quote_literal(&first_line(&err)),
+                m.version()
+            );
+            let _ = conn.batch(&fail).await;
+            Err(err)
+        }
+    }
+}
+
+fn first_line(e: &Error) -> String {
+    match e.as_db_error() {
+        Some(db) => format!("{} {}", db.code().code(), db.message()),
+        None => e.to_string().lines().next().unwrap_or_default().to_string(),
+    }
+}
+
+fn set_timeouts(sql: &mut String, m: &Migration, t: &Timeouts, local: bool) {
+    let scope = if local { "SET LOCAL" } else { "SET" };
+    let lock = m.lock_timeout().or(t.lock_timeout.as_deref());
+    let stmt = m.statement_timeout().or(t.statement_timeout.as_deref());
+    if let Some(v) = lock {
+        let _ = writeln!(sql, "{scope} lock_timeout = {};", quote_literal(v));
+    }
+    if let Some(v) = stmt {
+        let _ = writeln!(sql, "{scope} statement_timeout = {};", quote_literal(v));
+    }
+}
+
+/// Turns a failed message into an error naming the migration and, from PostgreSQL's
+/// position, the statement, line and column.
+fn locate(e: tokio_postgres::Error, pieces: &[Piece<'_>], group: &[&Migration]) -> Error {
+    let position = e.as_db_error().and_then(|d| match d.position() {
+        Some(tokio_postgres::error::ErrorPosition::Original(p)) => Some(*p as usize),
+        _ => None,
+    });
+    // PostgreSQL counts from 1.
+    let at = position.map(|p| p.saturating_sub(1));
+    let piece = at
+        .and_then(|p| pieces.iter().find(|x| p >= x.char_start && p <= x.char_start + x.char_len))
+        .or(if group.len() == 1 { pieces.first() } else { None });
+    let Some(piece) = piece else {
+        let names: Vec<String> = group.iter().map(|m| m.to_string()).collect();
+        return Error::new(
+            ErrorKind::Migration,
+            format!("applying migrations {} in one transaction failed; none was applied", names.join(", ")),
+        )
+        .with_source(e);
+    };
+    let m = piece.migration;
+    let mut err = Error::new(
+        ErrorKind::Migration,
+        format!("migration {m} ({}) failed and was rolled back; nothing of it was applied", m.file()),
+    )
+    .with_migration(m.version(), m.name());
+    if let Some(p) = at {
+        let (text, _) = body(m);
+        let chars = p.saturating_sub(piece.char_start);
+        let byte = text.char_indices().nth(chars).map_or(text.len(), |(b, _)| b);
+        let up_byte = piece.up_offset + byte;
+        if let Some((i, span)) = m
+            .statements()
+            .iter()
+            .enumerate()
+            .find(|(_, s)| up_byte < s.end as usize + 1)
+        {
+            err = err.with_statement(info(m, i, *span, up_byte.max(span.start as usize)));
+        }
+    }
+    err.with_source(e)
+}
+
+fn statement_error(m: &Migration, i: usize, span: Span, e: tokio_postgres::Error) -> Error {
+    let offset = e
+        .as_db_error()
+        .and_then(|d| match d.position() {
+            Some(tokio_postgres::error::ErrorPosition::Original(p)) => Some(*p as usize),
+            _ => None,
+        })
+        .map_or(span.start as usize, |p| {
+            let text = m.up().get(span.range()).unwrap_or_default();
+            span.start as usize + text.char_indices().nth(p.saturating_sub(1)).map_or(0, |(b, _)| b)
+        });
+    Error::new(
+        ErrorKind::Migration,
+        format!(
+            "migration {m} ({}) failed at statement {}; it runs outside a transaction, so the statements before it \
+             stay applied and it is recorded as failed",
+            m.file(),
+            i + 1
+        ),
+    )
+    .with_migration(m.version(), m.name())
+    .with_statement(info(m, i, span, offset))
+    .with_source(e)
+}
+
+fn info(m: &Migration, index: usize, span: Span, offset: usize) -> StatementInfo {
+    let (line, column) = m.up_position(offset);
+    StatementInfo {
+        index,
+        file: m.file().to_string(),
+        line,
+        column,
+        text: m.up().get(span.range()).unwrap_or_default().to_string(),
+    }
+}

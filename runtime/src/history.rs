@@ -1,0 +1,183 @@
+//! The history table: its name, its SQL, and reading it.
+//!
+//! Every value that reaches SQL text is either a number, a fixed keyword, or quoted here
+//! ([`quote_ident`], [`quote_literal`]); nothing from a file or a caller is pasted raw.
+
+use crate::conn::{rows, Conn};
+use crate::error::{Error, ErrorKind};
+use crate::plan::HistoryRow;
+
+/// A schema-qualified table name.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HistoryTable {
+    schema: Option<String>,
+    table: String,
+}
+
+impl HistoryTable {
+    /// Parses `table` or `schema.table`. Names are taken as written (case-sensitive)
+    /// and quoted in SQL.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Config`] for an empty name or part, or more than one dot.
+    pub fn parse(name: &str) -> Result<HistoryTable, Error> {
+        let bad = || {
+            Error::new(
+                ErrorKind::Config,
+                format!("history table name {name:?} is not `table` or `schema.table`"),
+            )
+        };
+        let parts: Vec<&str> = name.split('.').collect();
+        match parts.as_slice() {
+            [t] if !t.is_empty() => Ok(HistoryTable { schema: None, table: (*t).to_string() }),
+            [s, t] if !s.is_empty() && !t.is_empty() => {
+                Ok(HistoryTable { schema: Some((*s).to_string()), table: (*t).to_string() })
+            }
+            _ => Err(bad()),
+        }
+    }
+
+    /// The quoted, qualified name for SQL.
+    pub fn sql(&self) -> String {
+        match &self.schema {
+            Some(s) => format!("{}.{}", quote_ident(s), quote_ident(&self.table)),
+            None => quote_ident(&self.table),
+        }
+    }
+
+    /// `schema.table` as written, for messages and for the lock key.
+    pub fn display(&self) -> String {
+        match &self.schema {
+            Some(s) => format!("{s}.{}", self.table),
+            None => self.table.clone(),
+        }
+    }
+
+    /// `CREATE [SCHEMA and] TABLE IF NOT EXISTS`.
+    pub fn create_sql(&self) -> String {
+        let schema = self
+            .schema
+            .as_ref()
+            .map_or_else(String::new, |s| format!("CREATE SCHEMA IF NOT EXISTS {};\n", quote_ident(s)));
+        format!(
+            "{schema}CREATE TABLE IF NOT EXISTS {} (\n  \
+               version bigint PRIMARY KEY,\n  \
+               name text NOT NULL,\n  \
+               checksum text NOT NULL,\n  \
+               applied_at timestamptz NOT NULL DEFAULT now(),\n  \
+               execution_ms bigint NOT NULL DEFAULT 0,\n  \
+               state text NOT NULL DEFAULT 'applied' CHECK (state IN ('applied', 'failed', 'running')),\n  \
+               applied_by text NOT NULL DEFAULT current_user,\n  \
+               error text\n\
+             )",
+            self.sql()
+        )
+    }
+}
+
+/// Quotes an identifier: `"` doubled, always quoted, so case and keywords are kept.
+pub fn quote_ident(s: &str) -> String {
+    format!("\"{}\"", s.replace('"', "\"\""))
+}
+
+/// Quotes a string literal. Backslashes switch to an `E''` literal so that the result
+/// is right whatever `standard_conforming_strings` is.
+pub fn quote_literal(s: &str) -> String {
+    let q = s.replace('\'', "''");
+    if q.contains('\\') {
+        format!("E'{}'", q.replace('\\', "\\\\"))
+    } else {
+        format!("'{q}'")
+    }
+}
+
+/// Whether the error says the table (or its schema) does not exist yet.
+pub(crate) fn is_missing(e: &tokio_postgres::Error) -> bool {
+    e.as_db_error()
+        .is_some_and(|d| matches!(d.code().code(), "42P01" | "3F000"))
+}
+
+/// Reads every row of the history table; `None` when it does not exist yet.
+pub(crate) async fn read<C: Conn>(conn: &mut C, table: &HistoryTable) -> Result<Option<Vec<HistoryRow>>, Error> {
+    let sql = format!(
+        "SELECT version, name, checksum, state, applied_at::text, error FROM {} ORDER BY version",
+        table.sql()
+    );
+    let messages = match conn.simple(&sql).await {
+        Ok(m) => m,
+        Err(e) if is_missing(&e) => return Ok(None),
+        Err(e) => return Err(Error::db(format!("cannot read the history table {}", table.display()), e)),
+    };
+    let mut out = Vec::new();
+    for r in rows(messages) {
+        let text = |i: usize| r.get(i).unwrap_or_default().to_string();
+        out.push(HistoryRow {
+            version: parse_i64(r.get(0), "history version")?,
+            name: text(1),
+            checksum: text(2),
+            state: text(3),
+            applied_at: text(4),
+            error: r.get(5).map(str::to_string),
+        });
+    }
+    Ok(Some(out))
+}
+
+/// Parses an integer column of a simple-query row.
+pub(crate) fn parse_i64(v: Option<&str>, what: &str) -> Result<i64, Error> {
+    v.and_then(|s| s.parse().ok())
+        .ok_or_else(|| Error::new(ErrorKind::Protocol, format!("unexpected {what} from the server: {v:?}")))
+}
+
+/// The one-round-trip check: is every embedded migration applied, unchanged, with no
+/// failed or unknown rows? The server computes the same fingerprint the build did.
+///
+/// `Ok(None)` when the table does not exist.
+pub(crate) async fn up_to_date<C: Conn>(
+    conn: &mut C,
+    table: &HistoryTable,
+    count: usize,
+    fingerprint: &str,
+) -> Result<Option<bool>, Error> {
+    let sql = format!(
+        "SELECT count(*), \
+           encode(sha256(convert_to(coalesce(string_agg(version::text || ':' || checksum, ',' ORDER BY version), ''), 'UTF8')), 'hex'), \
+           count(*) FILTER (WHERE state <> 'applied') \
+         FROM {}",
+        table.sql()
+    );
+    let messages = match conn.simple(&sql).await {
+        Ok(m) => m,
+        Err(e) if is_missing(&e) => return Ok(None),
+        Err(e) => return Err(Error::db(format!("cannot read the history table {}", table.display()), e)),
+    };
+    let rows = rows(messages);
+    let Some(r) = rows.first() else {
+        return Err(Error::new(ErrorKind::Protocol, "the history check returned no row"));
+    };
+    let n = parse_i64(r.get(0), "history count")?;
+    let not_applied = parse_i64(r.get(2), "history state count")?;
+    Ok(Some(
+        usize::try_from(n).is_ok_and(|n| n == count) && r.get(1) == Some(fingerprint) && not_applied == 0,
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_parse_and_quote() {
+        assert_eq!(HistoryTable::parse("pgstrata_migrations").unwrap().sql(), "\"pgstrata_migrations\"");
+        assert_eq!(HistoryTable::parse("Ops.Hist\"ory").unwrap().sql(), "\"Ops\".\"Hist\"\"ory\"");
+        for bad in ["", ".", "a.", ".b", "a.b.c"] {
+            assert_eq!(HistoryTable::parse(bad).unwrap_err().kind(), ErrorKind::Config, "{bad}");
+        }
+    }
+
+    #[test]
+    fn literals_escape_quotes_and_backslashes() {
+        assert_eq!(quote_literal("it's"), "'it''s'");
+        assert_eq!(quote_literal(r"a\b'c"), r"E'a\\b''c'");
+    }
+}

@@ -1,0 +1,332 @@
+//! Applies embedded migrations to a live PostgreSQL database, safely, at startup.
+//!
+//! [`Migrations`] holds every migration of a crate (built by `pgstrata::embed_migrations!`);
+//! [`Migrations::run`] (tokio-postgres) and [`Migrations::run_blocking`] (postgres) bring
+//! a database up to date, and [`Migrations::runner`] returns a [`Runner`] with options.
+//!
+//! ```no_run
+//! # async fn f(migrations: &pgstrata_runtime::Migrations, client: &mut tokio_postgres::Client)
+//! # -> Result<(), pgstrata_runtime::Error> {
+//! let report = migrations.run(client).await?;
+//! for m in &report.applied {
+//!     println!("applied V{}__{} in {:?}", m.version, m.name, m.duration);
+//! }
+//! # Ok(()) }
+//! ```
+//!
+//! Guarantees:
+//! - Nothing to do costs one round trip returning one row, with no lock taken.
+//! - Exactly once under concurrent starts: an advisory lock, taken by polling, before
+//!   the history is read again and anything is applied.
+//! - Each migration and its history row commit in one transaction, unless the migration
+//!   cannot run in one; such a migration is recorded `running`, then `applied` or
+//!   `failed`, and a failed one blocks later runs until resolved.
+//! - An applied migration whose file changed is refused, with both checksums.
+#![deny(missing_docs)]
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+
+mod apply;
+mod conn;
+mod error;
+pub mod history;
+pub mod plan;
+mod lock;
+mod report;
+
+use std::borrow::Cow;
+use std::time::Duration;
+
+pub use pgstrata_core::{Migration, NoTransactionReason, Span, Transaction};
+
+pub use error::{Error, ErrorKind, StatementInfo};
+pub use report::{AppliedMigration, Report, UnknownMigration};
+
+use apply::Timeouts;
+use conn::Conn;
+use history::HistoryTable;
+use plan::{HistoryRow, PlanOptions};
+
+/// The default history table.
+pub const DEFAULT_TABLE: &str = "pgstrata_migrations";
+
+/// A crate's migrations, in version order.
+#[derive(Clone, Debug)]
+pub struct Migrations {
+    list: Cow<'static, [Migration]>,
+    /// SHA-256 over `version:checksum` pairs, computed at build time; lets the runner
+    /// confirm an up-to-date database with one short row.
+    fingerprint: Option<Cow<'static, str>>,
+}
+
+impl Migrations {
+    /// Used by `embed_migrations!`.
+    #[doc(hidden)]
+    pub const fn __embedded(list: &'static [Migration], fingerprint: &'static str) -> Migrations {
+        Migrations { list: Cow::Borrowed(list), fingerprint: Some(Cow::Borrowed(fingerprint)) }
+    }
+
+    /// Migrations loaded at run time (by `pgstrata_codegen::load`), sorted by version.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Config`] when two migrations share a version.
+    pub fn new(mut list: Vec<Migration>) -> Result<Migrations, Error> {
+        list.sort_by_key(Migration::version);
+        if let Some(w) = list.windows(2).find(|w| w[0].version() == w[1].version()) {
+            return Err(Error::new(
+                ErrorKind::Config,
+                format!("version {} is used twice: {} and {}", w[0].version(), w[0].file(), w[1].file()),
+            ));
+        }
+        Ok(Migrations { list: Cow::Owned(list), fingerprint: None })
+    }
+
+    /// Every migration, in version order.
+    pub fn iter(&self) -> std::slice::Iter<'_, Migration> {
+        self.list.iter()
+    }
+
+    /// Every migration, in version order.
+    pub fn as_slice(&self) -> &[Migration] {
+        &self.list
+    }
+
+    /// How many migrations there are.
+    pub fn len(&self) -> usize {
+        self.list.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.list.is_empty()
+    }
+
+    /// The migration with this version.
+    pub fn get(&self, version: i64) -> Option<&Migration> {
+        self.list.iter().find(|m| m.version() == version)
+    }
+
+    /// A runner with options (target version, dry run, history table, lock timeout).
+    pub fn runner(&self) -> Runner<'_> {
+        Runner {
+            migrations: self,
+            target: None,
+            dry_run: false,
+            table: DEFAULT_TABLE.to_string(),
+            lock_timeout: Duration::from_secs(60),
+            plan: PlanOptions::default(),
+            grouped: false,
+            timeouts: Timeouts::default(),
+        }
+    }
+
+    /// Applies every pending migration with the default options.
+    ///
+    /// # Errors
+    /// See [`Runner::run`].
+    pub async fn run(&self, client: &mut tokio_postgres::Client) -> Result<Report, Error> {
+        self.runner().run(client).await
+    }
+
+    /// Applies every pending migration with the default options, on a blocking client.
+    ///
+    /// # Errors
+    /// See [`Runner::run`].
+    #[cfg(feature = "blocking")]
+    pub fn run_blocking(&self, client: &mut postgres::Client) -> Result<Report, Error> {
+        self.runner().run_blocking(client)
+    }
+
+    /// Reads the history table: every row, in version order (empty when the table does
+    /// not exist yet).
+    ///
+    /// # Errors
+    /// The query fails for another reason than a missing table.
+    pub async fn history(&self, client: &mut tokio_postgres::Client, table: &str) -> Result<Vec<HistoryRow>, Error> {
+        let table = HistoryTable::parse(table)?;
+        Ok(history::read(client, &table).await?.unwrap_or_default())
+    }
+}
+
+impl<'a> IntoIterator for &'a Migrations {
+    type Item = &'a Migration;
+    type IntoIter = std::slice::Iter<'a, Migration>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.iter()
+    }
+}
+
+/// Options for one run. Every setter takes and returns the runner by value.
+#[derive(Clone, Debug)]
+#[must_use = "a runner does nothing until `run` is called"]
+pub struct Runner<'m> {
+    migrations: &'m Migrations,
+    target: Option<i64>,
+    dry_run: bool,
+    table: String,
+    lock_timeout: Duration,
+    plan: PlanOptions,
+    grouped: bool,
+    timeouts: Timeouts,
+}
+
+impl<'m> Runner<'m> {
+    /// Applies migrations up to and including `version` only.
+    pub fn target(self, version: i64) -> Runner<'m> {
+        Runner { target: Some(version), ..self }
+    }
+
+    /// Plans without changing anything: the report's `pending` lists what would be
+    /// applied. Takes no lock and creates no table.
+    pub fn dry_run(self, dry_run: bool) -> Runner<'m> {
+        Runner { dry_run, ..self }
+    }
+
+    /// The history table, `table` or `schema.table` (default `pgstrata_migrations`).
+    /// Names are case-sensitive and always quoted.
+    pub fn history_table(self, name: impl Into<String>) -> Runner<'m> {
+        Runner { table: name.into(), ..self }
+    }
+
+    /// How long to wait for another process's migration lock (default 60 s).
+    pub fn lock_timeout(self, timeout: Duration) -> Runner<'m> {
+        Runner { lock_timeout: timeout, ..self }
+    }
+
+    /// Allows applying a migration older than the newest applied one (default: refused).
+    pub fn allow_out_of_order(self, allow: bool) -> Runner<'m> {
+        Runner { plan: PlanOptions { allow_out_of_order: allow, ..self.plan }, ..self }
+    }
+
+    /// Tolerates applied migrations this binary does not know, as an older replica sees
+    /// during a rolling deploy (default: tolerated, and listed in the report).
+    pub fn allow_ahead(self, allow: bool) -> Runner<'m> {
+        Runner { plan: PlanOptions { allow_ahead: allow, ..self.plan }, ..self }
+    }
+
+    /// Applies all pending transactional migrations in one transaction (default: one
+    /// transaction each). Faster for many small migrations; all or nothing. Migrations
+    /// that cannot run in a transaction still run on their own, in order.
+    pub fn grouped(self, grouped: bool) -> Runner<'m> {
+        Runner { grouped, ..self }
+    }
+
+    /// `lock_timeout` for every migration without its own directive, e.g. `"5s"`: a
+    /// migration that waits for a table lock fails instead of queueing every query
+    /// behind it.
+    pub fn migration_lock_timeout(self, value: impl Into<String>) -> Runner<'m> {
+        Runner { timeouts: Timeouts { lock_timeout: Some(value.into()), ..self.timeouts }, ..self }
+    }
+
+    /// `statement_timeout` for every migration without its own directive.
+    pub fn migration_statement_timeout(self, value: impl Into<String>) -> Runner<'m> {
+        Runner { timeouts: Timeouts { statement_timeout: Some(value.into()), ..self.timeouts }, ..self }
+    }
+
+    /// Brings the database up to date.
+    ///
+    /// # Errors
+    /// A migration fails ([`ErrorKind::Migration`], naming the file, statement, line and
+    /// SQLSTATE); the history refuses the plan (a failed migration, a changed file,
+    /// out-of-order or unknown versions); the lock is not free in time or not really
+    /// held; a query of the runner's fails. [`Error::report`] says what was applied
+    /// before the error.
+    pub async fn run(&self, client: &mut tokio_postgres::Client) -> Result<Report, Error> {
+        self.run_on(client).await
+    }
+
+    /// [`Runner::run`] for the blocking client.
+    ///
+    /// # Errors
+    /// See [`Runner::run`].
+    #[cfg(feature = "blocking")]
+    pub fn run_blocking(&self, client: &mut postgres::Client) -> Result<Report, Error> {
+        conn::block_on(self.run_on(client))
+    }
+
+    async fn run_on<C: Conn>(&self, conn: &mut C) -> Result<Report, Error> {
+        let table = HistoryTable::parse(&self.table)?;
+        let list = self.migrations.as_slice();
+        let opts = PlanOptions { target: self.target, ..self.plan };
+
+        // 1. Nothing to do? One round trip, one row.
+        if let (Some(fp), None, false) = (&self.migrations.fingerprint, self.target, self.dry_run) {
+            if history::up_to_date(conn, &table, list.len(), fp).await? == Some(true) {
+                tracing::debug!(count = list.len(), "pgstrata: database is up to date");
+                return Ok(Report { already_applied: list.len(), ..Report::default() });
+            }
+        }
+
+        // 2. Read the history and plan, still without the lock: a refusal or an empty
+        //    plan needs none.
+        let rows = history::read(conn, &table).await?.unwrap_or_default();
+        let plan = plan::plan(&rows, list, opts)?;
+        if plan.apply.is_empty() || self.dry_run {
+            let pending = plan.apply.iter().chain(&plan.later).map(|&i| (list[i].version(), list[i].name().to_string()));
+            return Ok(Report {
+                already_applied: plan.already_applied,
+                pending: pending.collect(),
+                unknown: plan.unknown,
+                dry_run: self.dry_run,
+                ..Report::default()
+            });
+        }
+
+        // 3. Lock, then read and plan again: another process may have applied some.
+        lock::acquire(conn, &table, self.lock_timeout).await?;
+        let result = self.locked(conn, &table, opts).await;
+        let released = lock::release(conn, &table).await;
+        let report = result?;
+        released.map_err(|e| e.with_report(report.clone()))?;
+        Ok(report)
+    }
+
+    async fn locked<C: Conn>(&self, conn: &mut C, table: &HistoryTable, opts: PlanOptions) -> Result<Report, Error> {
+        let list = self.migrations.as_slice();
+        conn.batch(&table.create_sql())
+            .await
+            .map_err(|e| Error::db(format!("cannot create the history table {}", table.display()), e))?;
+        let rows = history::read(conn, table).await?.unwrap_or_default();
+        let plan = plan::plan(&rows, list, opts)?;
+        let mut report = Report {
+            already_applied: plan.already_applied,
+            pending: plan.later.iter().map(|&i| (list[i].version(), list[i].name().to_string())).collect(),
+            unknown: plan.unknown.clone(),
+            locked: true,
+            ..Report::default()
+        };
+        let mut i = 0;
+        while i < plan.apply.len() {
+            let m = &list[plan.apply[i]];
+            if let Transaction::None { .. } = m.transaction() {
+                tracing::info!(version = m.version(), name = m.name(), "pgstrata: applying outside a transaction");
+                match apply::non_transactional(conn, table, m, &self.timeouts).await {
+                    Ok(done) => report.applied.push(done),
+                    Err(e) => return Err(e.with_report(report)),
+                }
+                i += 1;
+                continue;
+            }
+            // A run of transactional migrations: one each, or all together when grouped.
+            let mut group = vec![m];
+            if self.grouped {
+                while let Some(&next) = plan.apply.get(i + group.len()) {
+                    if let Transaction::None { .. } = list[next].transaction() {
+                        break;
+                    }
+                    group.push(&list[next]);
+                }
+            }
+            match apply::transactional(conn, table, &group, &self.timeouts).await {
+                Ok(done) => {
+                    for d in &done {
+                        tracing::info!(version = d.version, name = %d.name, ms = d.duration.as_millis() as u64, "pgstrata: applied");
+                    }
+                    report.applied.extend(done);
+                }
+                Err(e) => return Err(e.with_report(report)),
+            }
+            i += group.len();
+        }
+        Ok(report)
+    }
+}

@@ -45,7 +45,14 @@ static COUNTER: AtomicUsize = AtomicUsize::new(0);
 /// When `DATABASE_URL` is unset and no server can be started: the message says why and
 /// how to provide one.
 pub fn server() -> &'static Server {
-    match SERVER.get_or_init(start) {
+    // Started on its own thread: the blocking client used to wait for the server must not
+    // run inside a caller's async runtime.
+    let started = SERVER.get_or_init(|| {
+        std::thread::spawn(start)
+            .join()
+            .unwrap_or_else(|_| Err("the thread starting the server panicked".to_string()))
+    });
+    match started {
         Ok(s) => s,
         Err(e) => panic!("no PostgreSQL server for this test: {e}\nTo fix: {HOW_TO}"),
     }

@@ -32,10 +32,10 @@ pub fn migrations_static(sources: &[Source], migrations: &[Migration]) -> TokenS
         ///
         /// Apply them with [`run`](::pgstrata::Migrations::run) (tokio-postgres) or
         /// [`run_blocking`](::pgstrata::Migrations::run_blocking) (postgres).
-        pub static MIGRATIONS: ::pgstrata::Migrations = ::pgstrata::Migrations::__embedded(
-            &[#(#items),*],
-            #fingerprint,
-        );
+        pub static MIGRATIONS: ::pgstrata::Migrations = {
+            static LIST: [::pgstrata::__private::Migration; #count] = [#(#items),*];
+            ::pgstrata::Migrations::__embedded(&LIST, #fingerprint)
+        };
         #(const _: &[u8] = ::core::include_bytes!(#paths);)*
     }
 }

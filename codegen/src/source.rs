@@ -362,7 +362,7 @@ fn finish_text(errors: &mut Errors, path: &Path, shown: &str, text: String, firs
         }
         Ok(split) => Some(SqlText { path: path.to_path_buf(), display: shown.to_string(), text, first_line, split }),
         Err(e) => {
-            errors.push(Diagnostic::at(shown, &text, first_line, e.offset, e.message));
+            errors.push(Diagnostic::at(shown, &text, first_line, e.offset, e.message).help(e.help));
             None
         }
     }

@@ -41,8 +41,10 @@ pub struct Split {
 pub struct SplitError {
     /// Byte offset of the opening token.
     pub offset: usize,
-    /// What is unterminated, and what to do.
+    /// What is unterminated.
     pub message: String,
+    /// What to do about it.
+    pub help: String,
 }
 
 /// How many words of each statement are kept for classification.
@@ -119,14 +121,12 @@ pub fn split(sql: &str) -> Result<Split, SplitError> {
                     match find(&b[body..], tag) {
                         Some(p) => i = body + p + tag_len,
                         None => {
+                            let tag = String::from_utf8_lossy(tag);
                             return Err(SplitError {
                                 offset: i,
-                                message: format!(
-                                    "unterminated dollar quote {}: add the closing {} after the body",
-                                    String::from_utf8_lossy(tag),
-                                    String::from_utf8_lossy(tag)
-                                ),
-                            })
+                                message: format!("unterminated dollar quote {tag}"),
+                                help: format!("add the closing {tag} after the body"),
+                            });
                         }
                     }
                 }
@@ -240,14 +240,15 @@ fn quoted_end(b: &[u8], i: usize, quote: u8, escapes: bool) -> Result<usize, Spl
         }
         j += 1;
     }
-    let what = if quote == b'"' {
-        "unterminated quoted identifier: add the closing \""
+    let (what, help) = if quote == b'"' {
+        ("unterminated quoted identifier", "add the closing \"")
     } else {
-        "unterminated string literal: add the closing '"
+        ("unterminated string literal", "add the closing ' (a quote inside a string is written '')")
     };
     Err(SplitError {
         offset: i,
         message: what.to_string(),
+        help: help.to_string(),
     })
 }
 
@@ -271,8 +272,8 @@ fn block_comment_end(b: &[u8], i: usize) -> Result<usize, SplitError> {
     }
     Err(SplitError {
         offset: i,
-        message: "unterminated block comment: add the closing */ (block comments nest in PostgreSQL)"
-            .to_string(),
+        message: "unterminated block comment".to_string(),
+        help: "add the closing */ (block comments nest in PostgreSQL: each /* needs its own */)".to_string(),
     })
 }
 

@@ -285,6 +285,10 @@ impl<'m> Runner<'m> {
         conn.batch(&table.create_sql())
             .await
             .map_err(|e| Error::db(format!("cannot create the history table {}", table.display()), e))?;
+        // PostgreSQL 14+: notice a vanished client during a long statement and roll back,
+        // rather than finish a migration for a deployer that was killed. Older servers
+        // do not know the setting; their error is ignored.
+        let _ = conn.batch("SET client_connection_check_interval = 1000").await;
         let rows = history::read(conn, table).await?.unwrap_or_default();
         let plan = plan::plan(&rows, list, opts)?;
         let mut report = Report {

@@ -309,17 +309,22 @@ fn launch(bin: &Path, dir: &Path, data: &Path, port: u16, user: Option<(u32, u32
     std::thread::Builder::new()
         .name("pgstrata-testkit-server".into())
         .spawn(move || {
-            let child = cmd.spawn();
-            let ok = child.is_ok();
-            let _ = tx.send(child.map(|_| ()).map_err(|e| e.to_string()));
-            if ok {
-                loop {
-                    std::thread::park();
+            match cmd.spawn() {
+                Ok(mut child) => {
+                    let _ = tx.send(Ok(child.id()));
+                    // Reap it if it exits (a failed start), so its pid disappears.
+                    let _ = child.wait();
+                    loop {
+                        std::thread::park();
+                    }
+                }
+                Err(e) => {
+                    let _ = tx.send(Err(e.to_string()));
                 }
             }
         })
         .map_err(|e| e.to_string())?;
-    rx.recv().map_err(|e| e.to_string())?.map_err(|e| format!("cannot start postgres: {e}"))?;
+    let pid = rx.recv().map_err(|e| e.to_string())?.map_err(|e| format!("cannot start postgres: {e}"))?;
     let url = format!("postgres://postgres@127.0.0.1:{port}/postgres");
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
@@ -332,8 +337,9 @@ fn launch(bin: &Path, dir: &Path, data: &Path, port: u16, user: Option<(u32, u32
                 ))
             }
             Err(_) => {
-                let log_text = fs::read_to_string(&log).unwrap_or_default();
-                if log_text.contains("could not bind") || log_text.contains("FATAL") {
+                // Exited (port taken, bad setting): no point waiting.
+                if !Path::new("/proc").join(pid.to_string()).exists() {
+                    let log_text = fs::read_to_string(&log).unwrap_or_default();
                     return Err(format!("postgres failed to start on port {port}:\n{log_text}"));
                 }
                 std::thread::sleep(Duration::from_millis(50));

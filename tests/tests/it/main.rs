@@ -1,0 +1,9 @@
+//! Integration tests against a real PostgreSQL (DATABASE_URL, or a throwaway server
+//! started from the system's binaries; see pgstrata-testkit).
+
+mod apply;
+mod concurrency;
+mod corpus;
+mod crash;
+mod failures;
+mod support;

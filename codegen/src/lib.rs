@@ -6,10 +6,9 @@
 //! ([`source::discover`]), so discovery, ordering and checksums cannot disagree.
 //!
 //! ```no_run
-//! // build.rs
-//! fn main() {
-//!     pgstrata_codegen::Builder::new("migrations").emit().unwrap();
-//! }
+//! // in build.rs, inside `fn main`:
+//! pgstrata_codegen::Builder::new("migrations").emit()?;
+//! # Ok::<(), pgstrata_codegen::BuildError>(())
 //! ```
 #![deny(missing_docs)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
@@ -44,4 +43,13 @@ pub fn expand(dir: &str, manifest_dir: &Path) -> Result<TokenStream, Errors> {
         .map(|s| migration::to_migration(s, &mut errors))
         .collect();
     errors.finish(emit::migrations::migrations_static(&sources, &migrations))
+}
+
+/// What `embed_migrations!` defines, empty: emitted beside the compile errors so that
+/// code using `MIGRATIONS` does not add errors of its own.
+pub fn fallback() -> TokenStream {
+    quote::quote! {
+        #[doc(hidden)]
+        pub static MIGRATIONS: ::pgstrata::Migrations = ::pgstrata::Migrations::__embedded(&[], "");
+    }
 }

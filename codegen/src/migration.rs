@@ -32,9 +32,18 @@ pub fn directives(sql: &SqlText, errors: &mut Errors) -> Directives {
         let raw = &sql.text[c.text.range()];
         let text = raw.trim();
         let at = |msg: String| {
-            Diagnostic::at(&sql.display, &sql.text, sql.first_line, c.text.start as usize - 2, msg)
+            Diagnostic::at(
+                &sql.display,
+                &sql.text,
+                sql.first_line,
+                c.text.start as usize - 2,
+                msg,
+            )
         };
-        if let Some(opts) = text.strip_prefix("migrate:up").or_else(|| text.strip_prefix("migrate:down")) {
+        if let Some(opts) = text
+            .strip_prefix("migrate:up")
+            .or_else(|| text.strip_prefix("migrate:down"))
+        {
             if opts.split_whitespace().any(|o| o == "transaction:false") {
                 d.no_transaction = true;
             }
@@ -52,28 +61,46 @@ pub fn directives(sql: &SqlText, errors: &mut Errors) -> Directives {
             continue;
         }
         if c.after_first_statement {
-            errors.push(at(format!("directive `{text}` after the first statement has no effect"))
-                .help("move it into the comment at the top of the file, before any statement"));
+            errors.push(
+                at(format!(
+                    "directive `{text}` after the first statement has no effect"
+                ))
+                .help("move it into the comment at the top of the file, before any statement"),
+            );
             continue;
         }
         let (key, value) = match directive.split_once(|ch: char| ch == '=' || ch.is_whitespace()) {
-            Some((k, v)) => (k.trim(), Some(v.trim().trim_matches(|ch| ch == '\'' || ch == '"'))),
+            Some((k, v)) => (
+                k.trim(),
+                Some(v.trim().trim_matches(|ch| ch == '\'' || ch == '"')),
+            ),
             None => (directive.trim(), None),
         };
         match (key, value) {
             ("no-transaction", None) => d.no_transaction = true,
             ("lock-timeout" | "statement-timeout", Some(v)) if is_duration(v) => {
-                let slot = if key == "lock-timeout" { &mut d.lock_timeout } else { &mut d.statement_timeout };
+                let slot = if key == "lock-timeout" {
+                    &mut d.lock_timeout
+                } else {
+                    &mut d.statement_timeout
+                };
                 *slot = Some(v.to_string());
             }
             ("lock-timeout" | "statement-timeout", v) => errors.push(
-                at(format!("directive `{key}` needs a duration, found {:?}", v.unwrap_or("")))
-                    .help(format!("write it as `-- pgstrata:{key} 5s` (units: us, ms, s, min, h, d)")),
+                at(format!(
+                    "directive `{key}` needs a duration, found {:?}",
+                    v.unwrap_or("")
+                ))
+                .help(format!(
+                    "write it as `-- pgstrata:{key} 5s` (units: us, ms, s, min, h, d)"
+                )),
             ),
-            _ => errors.push(at(format!("unknown directive `pgstrata:{directive}`")).help(
-                "known directives: pgstrata:no-transaction, pgstrata:lock-timeout <duration>, \
+            _ => errors.push(
+                at(format!("unknown directive `pgstrata:{directive}`")).help(
+                    "known directives: pgstrata:no-transaction, pgstrata:lock-timeout <duration>, \
                  pgstrata:statement-timeout <duration>, pgstrata:allow(<rule>)",
-            )),
+                ),
+            ),
         }
     }
     d
@@ -85,33 +112,49 @@ fn is_duration(v: &str) -> bool {
     if digits == 0 {
         return false;
     }
-    matches!(v[digits..].trim(), "" | "us" | "ms" | "s" | "min" | "h" | "d")
+    matches!(
+        v[digits..].trim(),
+        "" | "us" | "ms" | "s" | "min" | "h" | "d"
+    )
 }
 
 /// How `sql` must be run, given its directives.
 pub fn transaction_mode(sql: &SqlText, directives: &Directives) -> Transaction {
     if directives.no_transaction {
-        return Transaction::None { reason: NoTransactionReason::Directive };
+        return Transaction::None {
+            reason: NoTransactionReason::Directive,
+        };
     }
     let stmts = &sql.split.statements;
     let classes: Vec<TxClass> = stmts.iter().map(|s| classify(&s.words)).collect();
     let index = |i: usize| u32::try_from(i).unwrap_or(u32::MAX);
-    if let Some(i) = classes.iter().position(|c| *c == TxClass::RefusedInTransaction) {
-        return Transaction::None { reason: NoTransactionReason::RefusedInTransaction { index: index(i) } };
+    if let Some(i) = classes
+        .iter()
+        .position(|c| *c == TxClass::RefusedInTransaction)
+    {
+        return Transaction::None {
+            reason: NoTransactionReason::RefusedInTransaction { index: index(i) },
+        };
     }
     let n = classes.len();
-    let is_control = |c: &TxClass| matches!(c, TxClass::Begin | TxClass::Commit | TxClass::OtherControl);
+    let is_control =
+        |c: &TxClass| matches!(c, TxClass::Begin | TxClass::Commit | TxClass::OtherControl);
     if n >= 3
         && classes[0] == TxClass::Begin
         && classes[n - 1] == TxClass::Commit
         && !classes[1..n - 1].iter().any(is_control)
     {
         return Transaction::OwnBeginCommit {
-            body: Span { start: stmts[1].span.start, end: stmts[n - 2].span.end },
+            body: Span {
+                start: stmts[1].span.start,
+                end: stmts[n - 2].span.end,
+            },
         };
     }
     match classes.iter().position(is_control) {
-        Some(i) => Transaction::None { reason: NoTransactionReason::TransactionControl { index: index(i) } },
+        Some(i) => Transaction::None {
+            reason: NoTransactionReason::TransactionControl { index: index(i) },
+        },
         None => Transaction::Wrapped,
     }
 }
@@ -150,7 +193,10 @@ pub fn load(dir: impl AsRef<Path>) -> Result<Vec<Migration>, Errors> {
     let shown = dir.display().to_string();
     let sources = discover(dir, &shown)?;
     let mut errors = Errors::default();
-    let migrations = sources.iter().map(|s| to_migration(s, &mut errors)).collect();
+    let migrations = sources
+        .iter()
+        .map(|s| to_migration(s, &mut errors))
+        .collect();
     errors.finish(migrations)
 }
 
@@ -179,14 +225,19 @@ mod tests {
 
     #[test]
     fn ordinary_files_are_wrapped() {
-        assert_eq!(mode("CREATE TABLE a (id int); CREATE INDEX i ON a (id);"), Transaction::Wrapped);
+        assert_eq!(
+            mode("CREATE TABLE a (id int); CREATE INDEX i ON a (id);"),
+            Transaction::Wrapped
+        );
     }
 
     #[test]
     fn concurrently_runs_outside() {
         assert_eq!(
             mode("CREATE TABLE a (id int);\nCREATE INDEX CONCURRENTLY i ON a (id);"),
-            Transaction::None { reason: NoTransactionReason::RefusedInTransaction { index: 1 } }
+            Transaction::None {
+                reason: NoTransactionReason::RefusedInTransaction { index: 1 }
+            }
         );
     }
 
@@ -195,7 +246,10 @@ mod tests {
         let sql = "BEGIN;\nCREATE TABLE a (id int);\nCREATE TABLE b (id int);\nCOMMIT;\n";
         match mode(sql) {
             Transaction::OwnBeginCommit { body } => {
-                assert_eq!(&sql[body.range()], "CREATE TABLE a (id int);\nCREATE TABLE b (id int)")
+                assert_eq!(
+                    &sql[body.range()],
+                    "CREATE TABLE a (id int);\nCREATE TABLE b (id int)"
+                )
             }
             other => panic!("{other:?}"),
         }
@@ -205,11 +259,15 @@ mod tests {
     fn other_transaction_control_runs_outside() {
         assert_eq!(
             mode("CREATE TABLE a (id int); COMMIT; CREATE TABLE b (id int);"),
-            Transaction::None { reason: NoTransactionReason::TransactionControl { index: 1 } }
+            Transaction::None {
+                reason: NoTransactionReason::TransactionControl { index: 1 }
+            }
         );
         assert_eq!(
             mode("BEGIN; CREATE TABLE a (id int); COMMIT; BEGIN; CREATE TABLE b (id int); COMMIT;"),
-            Transaction::None { reason: NoTransactionReason::TransactionControl { index: 0 } }
+            Transaction::None {
+                reason: NoTransactionReason::TransactionControl { index: 0 }
+            }
         );
     }
 
@@ -221,21 +279,44 @@ mod tests {
         assert!(e.is_empty());
         assert_eq!(
             d,
-            Directives { no_transaction: true, lock_timeout: Some("5s".into()), statement_timeout: Some("1min".into()) }
+            Directives {
+                no_transaction: true,
+                lock_timeout: Some("5s".into()),
+                statement_timeout: Some("1min".into())
+            }
         );
-        assert_eq!(mode("-- no-transaction\nSELECT 1;"), Transaction::None { reason: NoTransactionReason::Directive });
+        assert_eq!(
+            mode("-- no-transaction\nSELECT 1;"),
+            Transaction::None {
+                reason: NoTransactionReason::Directive
+            }
+        );
         assert_eq!(
             mode("-- migrate:up transaction:false\nSELECT 1;"),
-            Transaction::None { reason: NoTransactionReason::Directive }
+            Transaction::None {
+                reason: NoTransactionReason::Directive
+            }
         );
     }
 
     #[test]
     fn bad_directives_are_errors_with_positions() {
         for (sql, line, needle) in [
-            ("-- pgstrata:no-transacton\nSELECT 1;", 1, "unknown directive"),
-            ("-- pgstrata:lock-timeout soon\nSELECT 1;", 1, "needs a duration"),
-            ("SELECT 1;\n-- pgstrata:no-transaction\nSELECT 2;", 2, "after the first statement"),
+            (
+                "-- pgstrata:no-transacton\nSELECT 1;",
+                1,
+                "unknown directive",
+            ),
+            (
+                "-- pgstrata:lock-timeout soon\nSELECT 1;",
+                1,
+                "needs a duration",
+            ),
+            (
+                "SELECT 1;\n-- pgstrata:no-transaction\nSELECT 2;",
+                2,
+                "after the first statement",
+            ),
         ] {
             let t = text(sql);
             let mut e = Errors::default();

@@ -41,7 +41,9 @@ impl Layout {
     fn describe(self) -> &'static str {
         match self {
             Layout::Versioned => "V{n}__{name}.sql files (refinery, Flyway)",
-            Layout::UpDownFiles => "{version}_{name}.up.sql / .down.sql files (sqlx, golang-migrate)",
+            Layout::UpDownFiles => {
+                "{version}_{name}.up.sql / .down.sql files (sqlx, golang-migrate)"
+            }
             Layout::PlainFiles => "{version}_{name}.sql files (sqlx, dbmate, numbered files)",
             Layout::Folders => "{version}_{name}/ folders (Prisma, diesel)",
         }
@@ -96,8 +98,8 @@ pub fn discover(dir: &Path, shown_as: &str) -> Result<Vec<Source>, Errors> {
         Err(e) => {
             return Err(Diagnostic::file(shown_as, format!("cannot read the migrations folder: {e}"))
                 .help(format!(
-                    "the path is resolved against the crate's folder ({}); create the folder or fix the path",
-                    dir.parent().map_or_else(String::new, |p| p.display().to_string())
+                    "paths are relative to the folder of the crate's Cargo.toml; looked in {}: create the folder or fix the path",
+                    dir.display()
                 ))
                 .into())
         }
@@ -115,7 +117,9 @@ pub fn discover(dir: &Path, shown_as: &str) -> Result<Vec<Source>, Errors> {
         if is_dir {
             match parse_prefix(&file_name, "_") {
                 Some((version, name)) => {
-                    layouts.entry(Layout::Folders).or_insert_with(|| shown.clone());
+                    layouts
+                        .entry(Layout::Folders)
+                        .or_insert_with(|| shown.clone());
                     let up = ["migration.sql", "up.sql"]
                         .iter()
                         .map(|f| path.join(f))
@@ -127,17 +131,27 @@ pub fn discover(dir: &Path, shown_as: &str) -> Result<Vec<Source>, Errors> {
                         );
                         continue;
                     };
-                    let up_name = up.file_name().map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+                    let up_name = up
+                        .file_name()
+                        .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
                     let down = path.join("down.sql");
                     let slot = found.entry(version).or_default();
-                    slot.add_up(&mut errors, version, name, Layout::Folders, up, format!("{shown}/{up_name}"));
+                    slot.add_up(
+                        &mut errors,
+                        version,
+                        name,
+                        Layout::Folders,
+                        up,
+                        format!("{shown}/{up_name}"),
+                    );
                     if down.is_file() {
                         slot.add_down(&mut errors, down, format!("{shown}/down.sql"));
                     }
                 }
                 None => errors.push(
-                    Diagnostic::file(&shown, "cannot read a version from this folder's name")
-                        .help("name migration folders {version}_{name}, e.g. 20250101120000_create_users"),
+                    Diagnostic::file(&shown, "cannot read a version from this folder's name").help(
+                        "name migration folders {version}_{name}, e.g. 20250101120000_create_users",
+                    ),
                 ),
             }
             continue;
@@ -169,8 +183,11 @@ pub fn discover(dir: &Path, shown_as: &str) -> Result<Vec<Source>, Errors> {
             .map(|(l, example)| format!("{example} uses {}", l.describe()))
             .collect();
         errors.push(
-            Diagnostic::file(shown_as, format!("layouts are mixed in one folder: {}", list.join("; ")))
-                .help("keep one layout per folder: rename the files of the other layouts"),
+            Diagnostic::file(
+                shown_as,
+                format!("layouts are mixed in one folder: {}", list.join("; ")),
+            )
+            .help("keep one layout per folder: rename the files of the other layouts"),
         );
     }
 
@@ -179,8 +196,11 @@ pub fn discover(dir: &Path, shown_as: &str) -> Result<Vec<Source>, Errors> {
         let Some((name, layout, up_path, up_shown)) = slot.up else {
             if let Some((_, shown)) = slot.down {
                 errors.push(
-                    Diagnostic::file(&shown, format!("down migration for version {version} has no up migration"))
-                        .help("add the up migration beside it, or delete the down file"),
+                    Diagnostic::file(
+                        &shown,
+                        format!("down migration for version {version} has no up migration"),
+                    )
+                    .help("add the up migration beside it, or delete the down file"),
                 );
             }
             continue;
@@ -192,12 +212,29 @@ pub fn discover(dir: &Path, shown_as: &str) -> Result<Vec<Source>, Errors> {
         let (up, down) = match sections(&up_text) {
             Some(s) => {
                 if slot.down.is_some() {
-                    errors.push(Diagnostic::file(&up_shown, "has a -- migrate:down section and a separate down file too")
-                        .help("keep the down SQL in one place"));
+                    errors.push(
+                        Diagnostic::file(
+                            &up_shown,
+                            "has a -- migrate:down section and a separate down file too",
+                        )
+                        .help("keep the down SQL in one place"),
+                    );
                 }
-                let up = finish_text(&mut errors, &up_path, &up_shown, up_text[s.up.clone()].to_string(), s.up_line);
+                let up = finish_text(
+                    &mut errors,
+                    &up_path,
+                    &up_shown,
+                    up_text[s.up.clone()].to_string(),
+                    s.up_line,
+                );
                 let down = s.down.and_then(|(range, line)| {
-                    finish_text(&mut errors, &up_path, &up_shown, up_text[range].to_string(), line)
+                    finish_text(
+                        &mut errors,
+                        &up_path,
+                        &up_shown,
+                        up_text[range].to_string(),
+                        line,
+                    )
                 });
                 (up, down)
             }
@@ -211,7 +248,13 @@ pub fn discover(dir: &Path, shown_as: &str) -> Result<Vec<Source>, Errors> {
             }
         };
         if let Some(up) = up {
-            out.push(Source { version, name, layout, up, down });
+            out.push(Source {
+                version,
+                name,
+                layout,
+                up,
+                down,
+            });
         }
     }
     errors.finish(out)
@@ -224,11 +267,24 @@ struct Found {
 }
 
 impl Found {
-    fn add_up(&mut self, errors: &mut Errors, version: i64, name: String, layout: Layout, path: PathBuf, shown: String) {
+    fn add_up(
+        &mut self,
+        errors: &mut Errors,
+        version: i64,
+        name: String,
+        layout: Layout,
+        path: PathBuf,
+        shown: String,
+    ) {
         if let Some((_, _, _, other)) = &self.up {
             errors.push(
-                Diagnostic::file(&shown, format!("version {version} is used twice: here and in {other}"))
-                    .help("give one of them a new version (the next free number or a current timestamp)"),
+                Diagnostic::file(
+                    &shown,
+                    format!("version {version} is used twice: here and in {other}"),
+                )
+                .help(
+                    "give one of them a new version (the next free number or a current timestamp)",
+                ),
             );
             return;
         }
@@ -238,8 +294,11 @@ impl Found {
     fn add_down(&mut self, errors: &mut Errors, path: PathBuf, shown: String) {
         if let Some((_, other)) = &self.down {
             errors.push(
-                Diagnostic::file(&shown, format!("a second down migration for this version: {other} is one too"))
-                    .help("keep one down migration per version"),
+                Diagnostic::file(
+                    &shown,
+                    format!("a second down migration for this version: {other} is one too"),
+                )
+                .help("keep one down migration per version"),
             );
             return;
         }
@@ -264,21 +323,46 @@ fn classify_file(stem: &str) -> Option<FileKind> {
         Some((v.parse::<i64>().ok()?, name.to_string()))
     };
     if let Some((version, name)) = versioned('V') {
-        return Some(FileKind { layout: Layout::Versioned, version, name, down: false });
+        return Some(FileKind {
+            layout: Layout::Versioned,
+            version,
+            name,
+            down: false,
+        });
     }
     if let Some((version, name)) = versioned('U') {
-        return Some(FileKind { layout: Layout::Versioned, version, name, down: true });
+        return Some(FileKind {
+            layout: Layout::Versioned,
+            version,
+            name,
+            down: true,
+        });
     }
     for (suffix, down) in [(".up", false), (".down", true)] {
         if let Some(base) = stem.strip_suffix(suffix) {
             let (version, name) = parse_prefix(base, "_")?;
-            return Some(FileKind { layout: Layout::UpDownFiles, version, name, down });
+            return Some(FileKind {
+                layout: Layout::UpDownFiles,
+                version,
+                name,
+                down,
+            });
         }
     }
     let (version, name) = parse_prefix(stem, "_")?;
     match name.strip_suffix("_down") {
-        Some(base) if !base.is_empty() => Some(FileKind { layout: Layout::PlainFiles, version, name: base.to_string(), down: true }),
-        _ => Some(FileKind { layout: Layout::PlainFiles, version, name, down: false }),
+        Some(base) if !base.is_empty() => Some(FileKind {
+            layout: Layout::PlainFiles,
+            version,
+            name: base.to_string(),
+            down: true,
+        }),
+        _ => Some(FileKind {
+            layout: Layout::PlainFiles,
+            version,
+            name,
+            down: false,
+        }),
     }
 }
 
@@ -286,7 +370,10 @@ fn classify_file(stem: &str) -> Option<FileKind> {
 /// version (diesel's `2019-02-26-002946`). A version must fit in a signed 64-bit integer.
 fn parse_prefix(s: &str, sep: &str) -> Option<(i64, String)> {
     let (v, name) = s.split_once(sep)?;
-    if v.is_empty() || !v.bytes().next()?.is_ascii_digit() || !v.bytes().all(|b| b.is_ascii_digit() || b == b'-') {
+    if v.is_empty()
+        || !v.bytes().next()?.is_ascii_digit()
+        || !v.bytes().all(|b| b.is_ascii_digit() || b == b'-')
+    {
         return None;
     }
     let digits: String = v.chars().filter(|c| *c != '-').collect();
@@ -315,20 +402,34 @@ fn read_dir_sorted(dir: &Path) -> std::io::Result<Vec<(String, PathBuf, bool)>> 
 fn read_sql(errors: &mut Errors, path: &Path, shown: &str) -> Option<String> {
     match fs::metadata(path) {
         Ok(m) if m.len() >= MAX_FILE => {
-            errors.push(Diagnostic::file(shown, format!("is {} bytes; files of 4 GiB or more are not supported", m.len()))
-                .help("split the migration into several files"));
+            errors.push(
+                Diagnostic::file(
+                    shown,
+                    format!(
+                        "is {} bytes; files of 4 GiB or more are not supported",
+                        m.len()
+                    ),
+                )
+                .help("split the migration into several files"),
+            );
             return None;
         }
         Ok(_) => {}
         Err(e) => {
-            errors.push(Diagnostic::file(shown, format!("cannot be read: {e}")).help("check the file exists and is readable (a dangling or looping link?)"));
+            errors.push(
+                Diagnostic::file(shown, format!("cannot be read: {e}"))
+                    .help("check the file exists and is readable (a dangling or looping link?)"),
+            );
             return None;
         }
     }
     let bytes = match fs::read(path) {
         Ok(b) => b,
         Err(e) => {
-            errors.push(Diagnostic::file(shown, format!("cannot be read: {e}")).help("check the file's permissions"));
+            errors.push(
+                Diagnostic::file(shown, format!("cannot be read: {e}"))
+                    .help("check the file's permissions"),
+            );
             return None;
         }
     };
@@ -344,7 +445,13 @@ fn read_sql(errors: &mut Errors, path: &Path, shown: &str) -> Option<String> {
             let bytes = e.into_bytes();
             // The valid prefix locates the bad byte by line and column.
             let prefix = String::from_utf8_lossy(&bytes[..valid]).into_owned();
-            let mut d = Diagnostic::at(shown, &prefix, 1, valid, format!("is not valid UTF-8 (byte {valid})"));
+            let mut d = Diagnostic::at(
+                shown,
+                &prefix,
+                1,
+                valid,
+                format!("is not valid UTF-8 (byte {valid})"),
+            );
             d.source_line = None;
             errors.push(d.help("convert the file to UTF-8 (e.g. iconv -f latin1 -t utf-8)"));
             None
@@ -353,14 +460,31 @@ fn read_sql(errors: &mut Errors, path: &Path, shown: &str) -> Option<String> {
 }
 
 /// Splits the text and checks it has at least one statement.
-fn finish_text(errors: &mut Errors, path: &Path, shown: &str, text: String, first_line: u32) -> Option<SqlText> {
+fn finish_text(
+    errors: &mut Errors,
+    path: &Path,
+    shown: &str,
+    text: String,
+    first_line: u32,
+) -> Option<SqlText> {
     match split(&text) {
         Ok(split) if split.statements.is_empty() => {
-            errors.push(Diagnostic { line: first_line, ..Diagnostic::file(shown, "has no SQL statement") }
-                .help("write the migration's SQL, or delete the file"));
+            errors.push(
+                Diagnostic {
+                    line: first_line,
+                    ..Diagnostic::file(shown, "has no SQL statement")
+                }
+                .help("write the migration's SQL, or delete the file"),
+            );
             None
         }
-        Ok(split) => Some(SqlText { path: path.to_path_buf(), display: shown.to_string(), text, first_line, split }),
+        Ok(split) => Some(SqlText {
+            path: path.to_path_buf(),
+            display: shown.to_string(),
+            text,
+            first_line,
+            split,
+        }),
         Err(e) => {
             errors.push(Diagnostic::at(shown, &text, first_line, e.offset, e.message).help(e.help));
             None
@@ -398,7 +522,11 @@ fn sections(text: &str) -> Option<Sections> {
             up_line,
             down: Some((down_start..text.len(), down_line)),
         }),
-        _ => Some(Sections { up: up_start..text.len(), up_line, down: None }),
+        _ => Some(Sections {
+            up: up_start..text.len(),
+            up_line,
+            down: None,
+        }),
     }
 }
 
@@ -409,12 +537,30 @@ mod tests {
     #[test]
     fn file_names() {
         let k = |s: &str| classify_file(s).map(|k| (k.layout, k.version, k.name, k.down));
-        assert_eq!(k("V1__init"), Some((Layout::Versioned, 1, "init".into(), false)));
-        assert_eq!(k("U12__init_undo"), Some((Layout::Versioned, 12, "init_undo".into(), true)));
-        assert_eq!(k("20250101_users.up"), Some((Layout::UpDownFiles, 20250101, "users".into(), false)));
-        assert_eq!(k("20250101_users.down"), Some((Layout::UpDownFiles, 20250101, "users".into(), true)));
-        assert_eq!(k("001_users"), Some((Layout::PlainFiles, 1, "users".into(), false)));
-        assert_eq!(k("001_users_down"), Some((Layout::PlainFiles, 1, "users".into(), true)));
+        assert_eq!(
+            k("V1__init"),
+            Some((Layout::Versioned, 1, "init".into(), false))
+        );
+        assert_eq!(
+            k("U12__init_undo"),
+            Some((Layout::Versioned, 12, "init_undo".into(), true))
+        );
+        assert_eq!(
+            k("20250101_users.up"),
+            Some((Layout::UpDownFiles, 20250101, "users".into(), false))
+        );
+        assert_eq!(
+            k("20250101_users.down"),
+            Some((Layout::UpDownFiles, 20250101, "users".into(), true))
+        );
+        assert_eq!(
+            k("001_users"),
+            Some((Layout::PlainFiles, 1, "users".into(), false))
+        );
+        assert_eq!(
+            k("001_users_down"),
+            Some((Layout::PlainFiles, 1, "users".into(), true))
+        );
         assert_eq!(k("V1_init"), None);
         assert_eq!(k("V__init"), None);
         assert_eq!(k("V1__"), None);
@@ -426,12 +572,18 @@ mod tests {
 
     #[test]
     fn diesel_versions_drop_dashes() {
-        assert_eq!(parse_prefix("2019-02-26-002946_create_user", "_"), Some((20190226002946, "create_user".into())));
+        assert_eq!(
+            parse_prefix("2019-02-26-002946_create_user", "_"),
+            Some((20190226002946, "create_user".into()))
+        );
         assert_eq!(
             parse_prefix("2026-07-30-140000-0000_name", "_"),
             Some((202607301400000000, "name".into()))
         );
-        assert_eq!(parse_prefix("00000000000000_diesel_initial_setup", "_"), Some((0, "diesel_initial_setup".into())));
+        assert_eq!(
+            parse_prefix("00000000000000_diesel_initial_setup", "_"),
+            Some((0, "diesel_initial_setup".into()))
+        );
         assert_eq!(parse_prefix("-1_x", "_"), None);
     }
 
@@ -439,7 +591,10 @@ mod tests {
     fn dbmate_sections() {
         let text = "-- migrate:up\nCREATE TABLE a (id int);\n\n-- migrate:down\nDROP TABLE a;\n";
         let s = sections(text).unwrap();
-        assert_eq!(&text[s.up.clone()], "-- migrate:up\nCREATE TABLE a (id int);\n\n");
+        assert_eq!(
+            &text[s.up.clone()],
+            "-- migrate:up\nCREATE TABLE a (id int);\n\n"
+        );
         assert_eq!(s.up_line, 1);
         let (down, line) = s.down.unwrap();
         assert_eq!(&text[down], "-- migrate:down\nDROP TABLE a;\n");

@@ -243,7 +243,10 @@ fn quoted_end(b: &[u8], i: usize, quote: u8, escapes: bool) -> Result<usize, Spl
     let (what, help) = if quote == b'"' {
         ("unterminated quoted identifier", "add the closing \"")
     } else {
-        ("unterminated string literal", "add the closing ' (a quote inside a string is written '')")
+        (
+            "unterminated string literal",
+            "add the closing ' (a quote inside a string is written '')",
+        )
     };
     Err(SplitError {
         offset: i,
@@ -273,7 +276,8 @@ fn block_comment_end(b: &[u8], i: usize) -> Result<usize, SplitError> {
     Err(SplitError {
         offset: i,
         message: "unterminated block comment".to_string(),
-        help: "add the closing */ (block comments nest in PostgreSQL: each /* needs its own */)".to_string(),
+        help: "add the closing */ (block comments nest in PostgreSQL: each /* needs its own */)"
+            .to_string(),
     })
 }
 
@@ -395,10 +399,16 @@ mod tests {
         // In a standard string a backslash is a character: 'plain\' ends there.
         assert_eq!(
             texts(sql),
-            [r"INSERT INTO t VALUES (E'it\'s; here', 'plain\')", "SELECT 3"]
+            [
+                r"INSERT INTO t VALUES (E'it\'s; here', 'plain\')",
+                "SELECT 3"
+            ]
         );
         // `e` that ends an identifier is not a prefix
-        assert_eq!(texts(r"SELECT name'x\'; SELECT 4"), [r"SELECT name'x\'", "SELECT 4"]);
+        assert_eq!(
+            texts(r"SELECT name'x\'; SELECT 4"),
+            [r"SELECT name'x\'", "SELECT 4"]
+        );
     }
 
     #[test]
@@ -458,17 +468,35 @@ mod tests {
     #[test]
     fn classifies_transaction_sensitive_statements() {
         let c = |sql: &str| classify(&split(sql).unwrap().statements[0].words);
-        assert_eq!(c("create index concurrently i on t (a)"), TxClass::RefusedInTransaction);
-        assert_eq!(c("CREATE UNIQUE INDEX CONCURRENTLY i ON t (a)"), TxClass::RefusedInTransaction);
-        assert_eq!(c("DROP INDEX CONCURRENTLY IF EXISTS i"), TxClass::RefusedInTransaction);
-        assert_eq!(c("REINDEX (VERBOSE) TABLE CONCURRENTLY t"), TxClass::RefusedInTransaction);
+        assert_eq!(
+            c("create index concurrently i on t (a)"),
+            TxClass::RefusedInTransaction
+        );
+        assert_eq!(
+            c("CREATE UNIQUE INDEX CONCURRENTLY i ON t (a)"),
+            TxClass::RefusedInTransaction
+        );
+        assert_eq!(
+            c("DROP INDEX CONCURRENTLY IF EXISTS i"),
+            TxClass::RefusedInTransaction
+        );
+        assert_eq!(
+            c("REINDEX (VERBOSE) TABLE CONCURRENTLY t"),
+            TxClass::RefusedInTransaction
+        );
         assert_eq!(c("VACUUM ANALYZE t"), TxClass::RefusedInTransaction);
-        assert_eq!(c("ALTER SYSTEM SET work_mem = '1MB'"), TxClass::RefusedInTransaction);
+        assert_eq!(
+            c("ALTER SYSTEM SET work_mem = '1MB'"),
+            TxClass::RefusedInTransaction
+        );
         assert_eq!(c("CREATE DATABASE x"), TxClass::RefusedInTransaction);
         assert_eq!(c("CREATE INDEX i ON t (a)"), TxClass::Ordinary);
         assert_eq!(c("REINDEX TABLE t"), TxClass::Ordinary);
         assert_eq!(c("begin"), TxClass::Begin);
-        assert_eq!(c("START TRANSACTION ISOLATION LEVEL SERIALIZABLE"), TxClass::Begin);
+        assert_eq!(
+            c("START TRANSACTION ISOLATION LEVEL SERIALIZABLE"),
+            TxClass::Begin
+        );
         assert_eq!(c("COMMIT"), TxClass::Commit);
         assert_eq!(c("END"), TxClass::Commit);
         assert_eq!(c("SAVEPOINT a"), TxClass::OtherControl);

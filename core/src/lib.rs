@@ -357,10 +357,7 @@ mod tests {
     #[cfg(feature = "checksum")]
     #[test]
     fn fingerprint_joins_pairs_in_order() {
-        assert_eq!(
-            fingerprint([(1, "aa"), (20, "bb")]),
-            checksum("1:aa,20:bb"),
-        );
+        assert_eq!(fingerprint([(1, "aa"), (20, "bb")]), checksum("1:aa,20:bb"),);
         assert_eq!(fingerprint([]), checksum(""));
     }
 }

@@ -15,17 +15,28 @@ pub fn embed_migrations(input: TokenStream) -> TokenStream {
         Ok(lit) => lit,
         Err(e) => return e.to_compile_error().into(),
     };
-    let Some(manifest_dir) = std::env::var_os("CARGO_MANIFEST_DIR") else {
-        return syn::Error::new(lit.span(), "CARGO_MANIFEST_DIR is not set: build with cargo")
-            .to_compile_error()
-            .into();
+    // The override exists for compile-fail tests only: trybuild builds them in a crate
+    // of its own under target/, away from their fixture folders.
+    let manifest_dir = std::env::var_os("__PGSTRATA_TEST_MANIFEST_DIR").or_else(|| std::env::var_os("CARGO_MANIFEST_DIR"));
+    let Some(manifest_dir) = manifest_dir else {
+        return syn::Error::new(
+            lit.span(),
+            "CARGO_MANIFEST_DIR is not set: build with cargo",
+        )
+        .to_compile_error()
+        .into();
     };
     match pgstrata_codegen::expand(&lit.value(), &PathBuf::from(manifest_dir)) {
         Ok(tokens) => tokens.into(),
-        Err(errors) => errors
-            .iter()
-            .map(|d| syn::Error::new(lit.span(), d.to_string()).to_compile_error())
-            .collect::<proc_macro2::TokenStream>()
-            .into(),
+        Err(errors) => {
+            let mut out: proc_macro2::TokenStream = errors
+                .iter()
+                .map(|d| syn::Error::new(lit.span(), d.to_string()).to_compile_error())
+                .collect();
+            // The items the macro would have defined, empty, so the user sees the
+            // migration errors and not a cascade of "cannot find MIGRATIONS".
+            out.extend(pgstrata_codegen::fallback());
+            out.into()
+        }
     }
 }

@@ -18,8 +18,8 @@
 pub use pgstrata_macros::embed_migrations;
 
 pub use pgstrata_runtime::{
-    AppliedMigration, Error, ErrorKind, Migration, Migrations, Report, Runner, StatementInfo, UnknownMigration,
-    DEFAULT_TABLE,
+    AppliedMigration, Error, ErrorKind, Migration, Migrations, Report, Runner, StatementInfo,
+    UnknownMigration, DEFAULT_TABLE,
 };
 
 /// What generated code refers to. Not a stable API.

@@ -33,7 +33,10 @@ struct Piece<'a> {
 /// `BEGIN`/`COMMIT`.
 fn body(m: &Migration) -> (&str, usize) {
     match m.transaction() {
-        Transaction::OwnBeginCommit { body } => (m.up().get(body.range()).unwrap_or_default(), body.start as usize),
+        Transaction::OwnBeginCommit { body } => (
+            m.up().get(body.range()).unwrap_or_default(),
+            body.start as usize,
+        ),
         _ => (m.up(), 0),
     }
 }
@@ -57,7 +60,12 @@ pub(crate) async fn transactional<C: Conn>(
         let (text, up_offset) = body(m);
         let char_start = sql.chars().count();
         sql.push_str(text);
-        pieces.push(Piece { migration: m, char_start, char_len: text.chars().count(), up_offset });
+        pieces.push(Piece {
+            migration: m,
+            char_start,
+            char_len: text.chars().count(),
+            up_offset,
+        });
         // A trailing `--` comment without a newline would swallow what follows.
         sql.push_str("\n;\n");
         let _ = writeln!(
@@ -111,10 +119,17 @@ async fn replay<C: Conn>(conn: &mut C, group: &[&Migration], timeouts: &Timeouts
                 let mut err = statement_error(m, i, *span, e);
                 err = Error::new(
                     ErrorKind::Migration,
-                    format!("migration {m} ({}) failed and was rolled back; nothing of it was applied", m.file()),
+                    format!(
+                        "migration {m} ({}) failed and was rolled back; nothing of it was applied",
+                        m.file()
+                    ),
                 )
                 .with_migration(m.version(), m.name())
-                .with_statement(err.statement().cloned().unwrap_or_else(|| info(m, i, *span, up_offset)))
+                .with_statement(
+                    err.statement()
+                        .cloned()
+                        .unwrap_or_else(|| info(m, i, *span, up_offset)),
+                )
                 .with_source_of(err);
                 found = Some(err);
                 break 'outer;
@@ -137,7 +152,11 @@ async fn durations<C: Conn>(
         table.sql(),
         versions.join(",")
     );
-    let rows = rows(conn.simple(&sql).await.map_err(|e| Error::db("cannot read the history table", e))?);
+    let rows = rows(
+        conn.simple(&sql)
+            .await
+            .map_err(|e| Error::db("cannot read the history table", e))?,
+    );
     let mut out = Vec::with_capacity(group.len());
     for (m, r) in group.iter().zip(rows.iter()) {
         let ms = parse_i64(r.get(1), "execution_ms")?;
@@ -168,15 +187,18 @@ pub(crate) async fn non_transactional<C: Conn>(
         quote_literal(m.name()),
         quote_literal(m.checksum())
     );
-    conn.batch(&insert)
-        .await
-        .map_err(|e| Error::db("cannot record the migration as running", e).with_migration(m.version(), m.name()))?;
+    conn.batch(&insert).await.map_err(|e| {
+        Error::db("cannot record the migration as running", e).with_migration(m.version(), m.name())
+    })?;
     let mut set = String::new();
     set_timeouts(&mut set, m, timeouts, false);
     let started = std::time::Instant::now();
     let mut result = Ok(());
     if !set.is_empty() {
-        result = conn.batch(&set).await.map_err(|e| Error::db("cannot set the migration's timeouts", e));
+        result = conn
+            .batch(&set)
+            .await
+            .map_err(|e| Error::db("cannot set the migration's timeouts", e));
     }
     if result.is_ok() {
         for (i, span) in m.statements().iter().enumerate() {
@@ -188,7 +210,9 @@ pub(crate) async fn non_transactional<C: Conn>(
         }
     }
     if !set.is_empty() {
-        let _ = conn.batch("RESET lock_timeout; RESET statement_timeout").await;
+        let _ = conn
+            .batch("RESET lock_timeout; RESET statement_timeout")
+            .await;
     }
     let elapsed = started.elapsed();
     match result {
@@ -200,10 +224,17 @@ pub(crate) async fn non_transactional<C: Conn>(
                 m.version()
             );
             conn.batch(&done).await.map_err(|e| {
-                Error::db("the migration was applied but recording it failed; it stays marked running", e)
-                    .with_migration(m.version(), m.name())
+                Error::db(
+                    "the migration was applied but recording it failed; it stays marked running",
+                    e,
+                )
+                .with_migration(m.version(), m.name())
             })?;
-            Ok(AppliedMigration { version: m.version(), name: m.name().to_string(), duration: elapsed })
+            Ok(AppliedMigration {
+                version: m.version(),
+                name: m.name().to_string(),
+                duration: elapsed,
+            })
         }
         Err(err) => {
             let fail = format!(
@@ -247,26 +278,43 @@ fn locate(e: tokio_postgres::Error, pieces: &[Piece<'_>], group: &[&Migration]) 
     // PostgreSQL counts from 1.
     let at = position.map(|p| p.saturating_sub(1));
     let piece = at
-        .and_then(|p| pieces.iter().find(|x| p >= x.char_start && p <= x.char_start + x.char_len))
-        .or(if group.len() == 1 { pieces.first() } else { None });
+        .and_then(|p| {
+            pieces
+                .iter()
+                .find(|x| p >= x.char_start && p <= x.char_start + x.char_len)
+        })
+        .or(if group.len() == 1 {
+            pieces.first()
+        } else {
+            None
+        });
     let Some(piece) = piece else {
         let names: Vec<String> = group.iter().map(|m| m.to_string()).collect();
         return Error::new(
             ErrorKind::Migration,
-            format!("applying migrations {} in one transaction failed; none was applied", names.join(", ")),
+            format!(
+                "applying migrations {} in one transaction failed; none was applied",
+                names.join(", ")
+            ),
         )
         .with_source(e);
     };
     let m = piece.migration;
     let mut err = Error::new(
         ErrorKind::Migration,
-        format!("migration {m} ({}) failed and was rolled back; nothing of it was applied", m.file()),
+        format!(
+            "migration {m} ({}) failed and was rolled back; nothing of it was applied",
+            m.file()
+        ),
     )
     .with_migration(m.version(), m.name());
     if let Some(p) = at {
         let (text, _) = body(m);
         let chars = p.saturating_sub(piece.char_start);
-        let byte = text.char_indices().nth(chars).map_or(text.len(), |(b, _)| b);
+        let byte = text
+            .char_indices()
+            .nth(chars)
+            .map_or(text.len(), |(b, _)| b);
         let up_byte = piece.up_offset + byte;
         if let Some((i, span)) = m
             .statements()
@@ -289,7 +337,11 @@ fn statement_error(m: &Migration, i: usize, span: Span, e: tokio_postgres::Error
         })
         .map_or(span.start as usize, |p| {
             let text = m.up().get(span.range()).unwrap_or_default();
-            span.start as usize + text.char_indices().nth(p.saturating_sub(1)).map_or(0, |(b, _)| b)
+            span.start as usize
+                + text
+                    .char_indices()
+                    .nth(p.saturating_sub(1))
+                    .map_or(0, |(b, _)| b)
         });
     Error::new(
         ErrorKind::Migration,

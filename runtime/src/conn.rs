@@ -16,7 +16,10 @@ use tokio_postgres::SimpleQueryMessage;
 /// protocol: one round trip each, and several statements in one message.
 pub(crate) trait Conn {
     /// Runs `sql` and returns its rows.
-    fn simple(&mut self, sql: &str) -> impl Future<Output = Result<Vec<SimpleQueryMessage>, tokio_postgres::Error>>;
+    fn simple(
+        &mut self,
+        sql: &str,
+    ) -> impl Future<Output = Result<Vec<SimpleQueryMessage>, tokio_postgres::Error>>;
     /// Runs `sql` and drops any rows.
     fn batch(&mut self, sql: &str) -> impl Future<Output = Result<(), tokio_postgres::Error>>;
     /// Waits, between lock attempts.
@@ -24,7 +27,10 @@ pub(crate) trait Conn {
 }
 
 impl Conn for tokio_postgres::Client {
-    fn simple(&mut self, sql: &str) -> impl Future<Output = Result<Vec<SimpleQueryMessage>, tokio_postgres::Error>> {
+    fn simple(
+        &mut self,
+        sql: &str,
+    ) -> impl Future<Output = Result<Vec<SimpleQueryMessage>, tokio_postgres::Error>> {
         self.simple_query(sql)
     }
 
@@ -39,7 +45,10 @@ impl Conn for tokio_postgres::Client {
 
 #[cfg(feature = "blocking")]
 impl Conn for postgres::Client {
-    fn simple(&mut self, sql: &str) -> impl Future<Output = Result<Vec<SimpleQueryMessage>, tokio_postgres::Error>> {
+    fn simple(
+        &mut self,
+        sql: &str,
+    ) -> impl Future<Output = Result<Vec<SimpleQueryMessage>, tokio_postgres::Error>> {
         std::future::ready(self.simple_query(sql))
     }
 

@@ -145,15 +145,36 @@ impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.inner.message)?;
         if let Some(s) = &self.inner.statement {
-            write!(f, "\n  at {}:{}:{} (statement {})", s.file, s.line, s.column, s.index + 1)?;
+            write!(
+                f,
+                "\n  at {}:{}:{} (statement {})",
+                s.file,
+                s.line,
+                s.column,
+                s.index + 1
+            )?;
             let text: String = s.text.chars().take(400).collect();
-            let ellipsis = if text.len() < s.text.len() { " ..." } else { "" };
-            write!(f, "\n  statement: {}{ellipsis}", text.replace('\n', "\n             "))?;
+            let ellipsis = if text.len() < s.text.len() {
+                " ..."
+            } else {
+                ""
+            };
+            write!(
+                f,
+                "\n  statement: {}{ellipsis}",
+                text.replace('\n', "\n             ")
+            )?;
         }
         if let Some(e) = &self.inner.source {
             match e.as_db_error() {
                 Some(db) => {
-                    write!(f, "\n  {} {}: {}", db.severity(), db.code().code(), db.message())?;
+                    write!(
+                        f,
+                        "\n  {} {}: {}",
+                        db.severity(),
+                        db.code().code(),
+                        db.message()
+                    )?;
                     if let Some(d) = db.detail() {
                         write!(f, "\n  detail: {d}")?;
                     }

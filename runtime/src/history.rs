@@ -29,10 +29,14 @@ impl HistoryTable {
         };
         let parts: Vec<&str> = name.split('.').collect();
         match parts.as_slice() {
-            [t] if !t.is_empty() => Ok(HistoryTable { schema: None, table: (*t).to_string() }),
-            [s, t] if !s.is_empty() && !t.is_empty() => {
-                Ok(HistoryTable { schema: Some((*s).to_string()), table: (*t).to_string() })
-            }
+            [t] if !t.is_empty() => Ok(HistoryTable {
+                schema: None,
+                table: (*t).to_string(),
+            }),
+            [s, t] if !s.is_empty() && !t.is_empty() => Ok(HistoryTable {
+                schema: Some((*s).to_string()),
+                table: (*t).to_string(),
+            }),
             _ => Err(bad()),
         }
     }
@@ -55,10 +59,9 @@ impl HistoryTable {
 
     /// `CREATE [SCHEMA and] TABLE IF NOT EXISTS`.
     pub fn create_sql(&self) -> String {
-        let schema = self
-            .schema
-            .as_ref()
-            .map_or_else(String::new, |s| format!("CREATE SCHEMA IF NOT EXISTS {};\n", quote_ident(s)));
+        let schema = self.schema.as_ref().map_or_else(String::new, |s| {
+            format!("CREATE SCHEMA IF NOT EXISTS {};\n", quote_ident(s))
+        });
         format!(
             "{schema}CREATE TABLE IF NOT EXISTS {} (\n  \
                version bigint PRIMARY KEY,\n  \
@@ -98,7 +101,10 @@ pub(crate) fn is_missing(e: &tokio_postgres::Error) -> bool {
 }
 
 /// Reads every row of the history table; `None` when it does not exist yet.
-pub(crate) async fn read<C: Conn>(conn: &mut C, table: &HistoryTable) -> Result<Option<Vec<HistoryRow>>, Error> {
+pub(crate) async fn read<C: Conn>(
+    conn: &mut C,
+    table: &HistoryTable,
+) -> Result<Option<Vec<HistoryRow>>, Error> {
     let sql = format!(
         "SELECT version, name, checksum, state, applied_at::text, error FROM {} ORDER BY version",
         table.sql()
@@ -106,7 +112,12 @@ pub(crate) async fn read<C: Conn>(conn: &mut C, table: &HistoryTable) -> Result<
     let messages = match conn.simple(&sql).await {
         Ok(m) => m,
         Err(e) if is_missing(&e) => return Ok(None),
-        Err(e) => return Err(Error::db(format!("cannot read the history table {}", table.display()), e)),
+        Err(e) => {
+            return Err(Error::db(
+                format!("cannot read the history table {}", table.display()),
+                e,
+            ))
+        }
     };
     let mut out = Vec::new();
     for r in rows(messages) {
@@ -125,8 +136,12 @@ pub(crate) async fn read<C: Conn>(conn: &mut C, table: &HistoryTable) -> Result<
 
 /// Parses an integer column of a simple-query row.
 pub(crate) fn parse_i64(v: Option<&str>, what: &str) -> Result<i64, Error> {
-    v.and_then(|s| s.parse().ok())
-        .ok_or_else(|| Error::new(ErrorKind::Protocol, format!("unexpected {what} from the server: {v:?}")))
+    v.and_then(|s| s.parse().ok()).ok_or_else(|| {
+        Error::new(
+            ErrorKind::Protocol,
+            format!("unexpected {what} from the server: {v:?}"),
+        )
+    })
 }
 
 /// The one-round-trip check: is every embedded migration applied, unchanged, with no
@@ -149,16 +164,26 @@ pub(crate) async fn up_to_date<C: Conn>(
     let messages = match conn.simple(&sql).await {
         Ok(m) => m,
         Err(e) if is_missing(&e) => return Ok(None),
-        Err(e) => return Err(Error::db(format!("cannot read the history table {}", table.display()), e)),
+        Err(e) => {
+            return Err(Error::db(
+                format!("cannot read the history table {}", table.display()),
+                e,
+            ))
+        }
     };
     let rows = rows(messages);
     let Some(r) = rows.first() else {
-        return Err(Error::new(ErrorKind::Protocol, "the history check returned no row"));
+        return Err(Error::new(
+            ErrorKind::Protocol,
+            "the history check returned no row",
+        ));
     };
     let n = parse_i64(r.get(0), "history count")?;
     let not_applied = parse_i64(r.get(2), "history state count")?;
     Ok(Some(
-        usize::try_from(n).is_ok_and(|n| n == count) && r.get(1) == Some(fingerprint) && not_applied == 0,
+        usize::try_from(n).is_ok_and(|n| n == count)
+            && r.get(1) == Some(fingerprint)
+            && not_applied == 0,
     ))
 }
 
@@ -168,10 +193,20 @@ mod tests {
 
     #[test]
     fn names_parse_and_quote() {
-        assert_eq!(HistoryTable::parse("pgstrata_migrations").unwrap().sql(), "\"pgstrata_migrations\"");
-        assert_eq!(HistoryTable::parse("Ops.Hist\"ory").unwrap().sql(), "\"Ops\".\"Hist\"\"ory\"");
+        assert_eq!(
+            HistoryTable::parse("pgstrata_migrations").unwrap().sql(),
+            "\"pgstrata_migrations\""
+        );
+        assert_eq!(
+            HistoryTable::parse("Ops.Hist\"ory").unwrap().sql(),
+            "\"Ops\".\"Hist\"\"ory\""
+        );
         for bad in ["", ".", "a.", ".b", "a.b.c"] {
-            assert_eq!(HistoryTable::parse(bad).unwrap_err().kind(), ErrorKind::Config, "{bad}");
+            assert_eq!(
+                HistoryTable::parse(bad).unwrap_err().kind(),
+                ErrorKind::Config,
+                "{bad}"
+            );
         }
     }
 

@@ -29,8 +29,8 @@ mod apply;
 mod conn;
 mod error;
 pub mod history;
-pub mod plan;
 mod lock;
+pub mod plan;
 mod report;
 
 use std::borrow::Cow;
@@ -62,7 +62,10 @@ impl Migrations {
     /// Used by `embed_migrations!`.
     #[doc(hidden)]
     pub const fn __embedded(list: &'static [Migration], fingerprint: &'static str) -> Migrations {
-        Migrations { list: Cow::Borrowed(list), fingerprint: Some(Cow::Borrowed(fingerprint)) }
+        Migrations {
+            list: Cow::Borrowed(list),
+            fingerprint: Some(Cow::Borrowed(fingerprint)),
+        }
     }
 
     /// Migrations loaded at run time (by `pgstrata_codegen::load`), sorted by version.
@@ -74,10 +77,18 @@ impl Migrations {
         if let Some(w) = list.windows(2).find(|w| w[0].version() == w[1].version()) {
             return Err(Error::new(
                 ErrorKind::Config,
-                format!("version {} is used twice: {} and {}", w[0].version(), w[0].file(), w[1].file()),
+                format!(
+                    "version {} is used twice: {} and {}",
+                    w[0].version(),
+                    w[0].file(),
+                    w[1].file()
+                ),
             ));
         }
-        Ok(Migrations { list: Cow::Owned(list), fingerprint: None })
+        Ok(Migrations {
+            list: Cow::Owned(list),
+            fingerprint: None,
+        })
     }
 
     /// Every migration, in version order.
@@ -141,7 +152,11 @@ impl Migrations {
     ///
     /// # Errors
     /// The query fails for another reason than a missing table.
-    pub async fn history(&self, client: &mut tokio_postgres::Client, table: &str) -> Result<Vec<HistoryRow>, Error> {
+    pub async fn history(
+        &self,
+        client: &mut tokio_postgres::Client,
+        table: &str,
+    ) -> Result<Vec<HistoryRow>, Error> {
         let table = HistoryTable::parse(table)?;
         Ok(history::read(client, &table).await?.unwrap_or_default())
     }
@@ -172,7 +187,10 @@ pub struct Runner<'m> {
 impl<'m> Runner<'m> {
     /// Applies migrations up to and including `version` only.
     pub fn target(self, version: i64) -> Runner<'m> {
-        Runner { target: Some(version), ..self }
+        Runner {
+            target: Some(version),
+            ..self
+        }
     }
 
     /// Plans without changing anything: the report's `pending` lists what would be
@@ -184,23 +202,41 @@ impl<'m> Runner<'m> {
     /// The history table, `table` or `schema.table` (default `pgstrata_migrations`).
     /// Names are case-sensitive and always quoted.
     pub fn history_table(self, name: impl Into<String>) -> Runner<'m> {
-        Runner { table: name.into(), ..self }
+        Runner {
+            table: name.into(),
+            ..self
+        }
     }
 
     /// How long to wait for another process's migration lock (default 60 s).
     pub fn lock_timeout(self, timeout: Duration) -> Runner<'m> {
-        Runner { lock_timeout: timeout, ..self }
+        Runner {
+            lock_timeout: timeout,
+            ..self
+        }
     }
 
     /// Allows applying a migration older than the newest applied one (default: refused).
     pub fn allow_out_of_order(self, allow: bool) -> Runner<'m> {
-        Runner { plan: PlanOptions { allow_out_of_order: allow, ..self.plan }, ..self }
+        Runner {
+            plan: PlanOptions {
+                allow_out_of_order: allow,
+                ..self.plan
+            },
+            ..self
+        }
     }
 
     /// Tolerates applied migrations this binary does not know, as an older replica sees
     /// during a rolling deploy (default: tolerated, and listed in the report).
     pub fn allow_ahead(self, allow: bool) -> Runner<'m> {
-        Runner { plan: PlanOptions { allow_ahead: allow, ..self.plan }, ..self }
+        Runner {
+            plan: PlanOptions {
+                allow_ahead: allow,
+                ..self.plan
+            },
+            ..self
+        }
     }
 
     /// Applies all pending transactional migrations in one transaction (default: one
@@ -214,12 +250,24 @@ impl<'m> Runner<'m> {
     /// migration that waits for a table lock fails instead of queueing every query
     /// behind it.
     pub fn migration_lock_timeout(self, value: impl Into<String>) -> Runner<'m> {
-        Runner { timeouts: Timeouts { lock_timeout: Some(value.into()), ..self.timeouts }, ..self }
+        Runner {
+            timeouts: Timeouts {
+                lock_timeout: Some(value.into()),
+                ..self.timeouts
+            },
+            ..self
+        }
     }
 
     /// `statement_timeout` for every migration without its own directive.
     pub fn migration_statement_timeout(self, value: impl Into<String>) -> Runner<'m> {
-        Runner { timeouts: Timeouts { statement_timeout: Some(value.into()), ..self.timeouts }, ..self }
+        Runner {
+            timeouts: Timeouts {
+                statement_timeout: Some(value.into()),
+                ..self.timeouts
+            },
+            ..self
+        }
     }
 
     /// Brings the database up to date.
@@ -246,13 +294,19 @@ impl<'m> Runner<'m> {
     async fn run_on<C: Conn>(&self, conn: &mut C) -> Result<Report, Error> {
         let table = HistoryTable::parse(&self.table)?;
         let list = self.migrations.as_slice();
-        let opts = PlanOptions { target: self.target, ..self.plan };
+        let opts = PlanOptions {
+            target: self.target,
+            ..self.plan
+        };
 
         // 1. Nothing to do? One round trip, one row.
         if let (Some(fp), None, false) = (&self.migrations.fingerprint, self.target, self.dry_run) {
             if history::up_to_date(conn, &table, list.len(), fp).await? == Some(true) {
                 tracing::debug!(count = list.len(), "pgstrata: database is up to date");
-                return Ok(Report { already_applied: list.len(), ..Report::default() });
+                return Ok(Report {
+                    already_applied: list.len(),
+                    ..Report::default()
+                });
             }
         }
 
@@ -261,7 +315,11 @@ impl<'m> Runner<'m> {
         let rows = history::read(conn, &table).await?.unwrap_or_default();
         let plan = plan::plan(&rows, list, opts)?;
         if plan.apply.is_empty() || self.dry_run {
-            let pending = plan.apply.iter().chain(&plan.later).map(|&i| (list[i].version(), list[i].name().to_string()));
+            let pending = plan
+                .apply
+                .iter()
+                .chain(&plan.later)
+                .map(|&i| (list[i].version(), list[i].name().to_string()));
             return Ok(Report {
                 already_applied: plan.already_applied,
                 pending: pending.collect(),
@@ -280,20 +338,34 @@ impl<'m> Runner<'m> {
         Ok(report)
     }
 
-    async fn locked<C: Conn>(&self, conn: &mut C, table: &HistoryTable, opts: PlanOptions) -> Result<Report, Error> {
+    async fn locked<C: Conn>(
+        &self,
+        conn: &mut C,
+        table: &HistoryTable,
+        opts: PlanOptions,
+    ) -> Result<Report, Error> {
         let list = self.migrations.as_slice();
-        conn.batch(&table.create_sql())
-            .await
-            .map_err(|e| Error::db(format!("cannot create the history table {}", table.display()), e))?;
+        conn.batch(&table.create_sql()).await.map_err(|e| {
+            Error::db(
+                format!("cannot create the history table {}", table.display()),
+                e,
+            )
+        })?;
         // PostgreSQL 14+: notice a vanished client during a long statement and roll back,
         // rather than finish a migration for a deployer that was killed. Older servers
         // do not know the setting; their error is ignored.
-        let _ = conn.batch("SET client_connection_check_interval = 1000").await;
+        let _ = conn
+            .batch("SET client_connection_check_interval = 1000")
+            .await;
         let rows = history::read(conn, table).await?.unwrap_or_default();
         let plan = plan::plan(&rows, list, opts)?;
         let mut report = Report {
             already_applied: plan.already_applied,
-            pending: plan.later.iter().map(|&i| (list[i].version(), list[i].name().to_string())).collect(),
+            pending: plan
+                .later
+                .iter()
+                .map(|&i| (list[i].version(), list[i].name().to_string()))
+                .collect(),
             unknown: plan.unknown.clone(),
             locked: true,
             ..Report::default()
@@ -302,7 +374,11 @@ impl<'m> Runner<'m> {
         while i < plan.apply.len() {
             let m = &list[plan.apply[i]];
             if let Transaction::None { .. } = m.transaction() {
-                tracing::info!(version = m.version(), name = m.name(), "pgstrata: applying outside a transaction");
+                tracing::info!(
+                    version = m.version(),
+                    name = m.name(),
+                    "pgstrata: applying outside a transaction"
+                );
                 match apply::non_transactional(conn, table, m, &self.timeouts).await {
                     Ok(done) => report.applied.push(done),
                     Err(e) => return Err(e.with_report(report)),

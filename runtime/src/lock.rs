@@ -34,7 +34,11 @@ pub(crate) fn keys(table: &HistoryTable) -> (i32, i32) {
 /// # Errors
 /// [`ErrorKind::LockTimeout`] naming the holder; [`ErrorKind::LockNotHeld`] behind a
 /// transaction-pooling proxy; [`ErrorKind::Database`] when a query fails.
-pub(crate) async fn acquire<C: Conn>(conn: &mut C, table: &HistoryTable, timeout: Duration) -> Result<(), Error> {
+pub(crate) async fn acquire<C: Conn>(
+    conn: &mut C,
+    table: &HistoryTable,
+    timeout: Duration,
+) -> Result<(), Error> {
     let (k1, k2) = keys(table);
     let started = Instant::now();
     let mut delay = Duration::from_millis(5);
@@ -143,8 +147,14 @@ mod tests {
     #[test]
     fn keys_are_stable_and_positive() {
         let a = keys(&HistoryTable::parse("pgstrata_migrations").unwrap());
-        assert_eq!(a, keys(&HistoryTable::parse("pgstrata_migrations").unwrap()));
-        assert_ne!(a, keys(&HistoryTable::parse("ops.pgstrata_migrations").unwrap()));
+        assert_eq!(
+            a,
+            keys(&HistoryTable::parse("pgstrata_migrations").unwrap())
+        );
+        assert_ne!(
+            a,
+            keys(&HistoryTable::parse("ops.pgstrata_migrations").unwrap())
+        );
         assert!(a.1 >= 0);
     }
 }

@@ -38,7 +38,11 @@ pub struct PlanOptions {
 
 impl Default for PlanOptions {
     fn default() -> PlanOptions {
-        PlanOptions { target: None, allow_out_of_order: false, allow_ahead: true }
+        PlanOptions {
+            target: None,
+            allow_out_of_order: false,
+            allow_ahead: true,
+        }
     }
 }
 
@@ -63,7 +67,11 @@ pub struct Plan {
 /// - [`ErrorKind::DatabaseAhead`]: unknown applied versions and `allow_ahead` is off.
 /// - [`ErrorKind::OutOfOrder`]: a pending migration is older than an applied one.
 /// - [`ErrorKind::Config`]: the target is not a known version.
-pub fn plan(history: &[HistoryRow], migrations: &[Migration], opts: PlanOptions) -> Result<Plan, Error> {
+pub fn plan(
+    history: &[HistoryRow],
+    migrations: &[Migration],
+    opts: PlanOptions,
+) -> Result<Plan, Error> {
     if let Some(row) = history.iter().find(|r| r.state != "applied") {
         return Err(failed(row, migrations));
     }
@@ -71,7 +79,10 @@ pub fn plan(history: &[HistoryRow], migrations: &[Migration], opts: PlanOptions)
         if !migrations.iter().any(|m| m.version() == t) {
             return Err(Error::new(
                 ErrorKind::Config,
-                format!("target version {t} is not one of the {} migrations of this binary", migrations.len()),
+                format!(
+                    "target version {t} is not one of the {} migrations of this binary",
+                    migrations.len()
+                ),
             ));
         }
     }
@@ -99,14 +110,22 @@ pub fn plan(history: &[HistoryRow], migrations: &[Migration], opts: PlanOptions)
             None => out.apply.push(i),
         }
     }
-    let known: std::collections::BTreeSet<i64> = migrations.iter().map(Migration::version).collect();
+    let known: std::collections::BTreeSet<i64> =
+        migrations.iter().map(Migration::version).collect();
     out.unknown = history
         .iter()
         .filter(|r| !known.contains(&r.version))
-        .map(|r| UnknownMigration { version: r.version, name: r.name.clone() })
+        .map(|r| UnknownMigration {
+            version: r.version,
+            name: r.name.clone(),
+        })
         .collect();
     if !opts.allow_ahead && !out.unknown.is_empty() {
-        let list: Vec<String> = out.unknown.iter().map(|u| format!("V{}__{}", u.version, u.name)).collect();
+        let list: Vec<String> = out
+            .unknown
+            .iter()
+            .map(|u| format!("V{}__{}", u.version, u.name))
+            .collect();
         return Err(Error::new(
             ErrorKind::DatabaseAhead,
             format!(
@@ -117,7 +136,9 @@ pub fn plan(history: &[HistoryRow], migrations: &[Migration], opts: PlanOptions)
         ));
     }
     if !opts.allow_out_of_order {
-        if let (Some(&first), Some(newest)) = (out.apply.first(), history.iter().map(|r| r.version).max()) {
+        if let (Some(&first), Some(newest)) =
+            (out.apply.first(), history.iter().map(|r| r.version).max())
+        {
             let m = &migrations[first];
             if m.version() < newest {
                 return Err(Error::new(
@@ -141,9 +162,15 @@ fn failed(row: &HistoryRow, migrations: &[Migration]) -> Error {
         .find(|m| m.version() == row.version)
         .map_or_else(String::new, |m| format!(" ({})", m.file()));
     let what = if row.state == "running" {
-        "was interrupted while it ran outside a transaction (the process or connection died)".to_string()
+        "was interrupted while it ran outside a transaction (the process or connection died)"
+            .to_string()
     } else {
-        format!("failed{}", row.error.as_deref().map_or_else(String::new, |e| format!(": {e}")))
+        format!(
+            "failed{}",
+            row.error
+                .as_deref()
+                .map_or_else(String::new, |e| format!(": {e}"))
+        )
     };
     Error::new(
         ErrorKind::FailedMigration,
@@ -201,17 +228,30 @@ mod tests {
 
     #[test]
     fn applied_migrations_are_skipped() {
-        let p = plan(&[row(1, "a", "applied")], &[m(1, "a"), m(2, "b")], PlanOptions::default()).unwrap();
+        let p = plan(
+            &[row(1, "a", "applied")],
+            &[m(1, "a"), m(2, "b")],
+            PlanOptions::default(),
+        )
+        .unwrap();
         assert_eq!(p.apply, [1]);
         assert_eq!(p.already_applied, 1);
     }
 
     #[test]
     fn changed_checksum_is_refused_with_both() {
-        let e = plan(&[row(1, "old", "applied")], &[m(1, "new")], PlanOptions::default()).unwrap_err();
+        let e = plan(
+            &[row(1, "old", "applied")],
+            &[m(1, "new")],
+            PlanOptions::default(),
+        )
+        .unwrap_err();
         assert_eq!(e.kind(), ErrorKind::ChecksumMismatch);
         let s = e.to_string();
-        assert!(s.contains("old") && s.contains("new") && s.contains("migrations/V1__m.sql"), "{s}");
+        assert!(
+            s.contains("old") && s.contains("new") && s.contains("migrations/V1__m.sql"),
+            "{s}"
+        );
     }
 
     #[test]
@@ -220,8 +260,14 @@ mod tests {
         let e = plan(&history, &[m(1, "a"), m(2, "b")], PlanOptions::default()).unwrap_err();
         assert_eq!(e.kind(), ErrorKind::OutOfOrder);
         assert_eq!(e.migration(), Some((1, "m")));
-        let opts = PlanOptions { allow_out_of_order: true, ..PlanOptions::default() };
-        assert_eq!(plan(&history, &[m(1, "a"), m(2, "b")], opts).unwrap().apply, [0]);
+        let opts = PlanOptions {
+            allow_out_of_order: true,
+            ..PlanOptions::default()
+        };
+        assert_eq!(
+            plan(&history, &[m(1, "a"), m(2, "b")], opts).unwrap().apply,
+            [0]
+        );
     }
 
     #[test]
@@ -229,15 +275,32 @@ mod tests {
         let history = [row(1, "a", "applied"), row(3, "c", "applied")];
         let p = plan(&history, &[m(1, "a")], PlanOptions::default()).unwrap();
         assert!(p.apply.is_empty());
-        assert_eq!(p.unknown, [UnknownMigration { version: 3, name: "m".into() }]);
-        let strict = PlanOptions { allow_ahead: false, ..PlanOptions::default() };
-        assert_eq!(plan(&history, &[m(1, "a")], strict).unwrap_err().kind(), ErrorKind::DatabaseAhead);
+        assert_eq!(
+            p.unknown,
+            [UnknownMigration {
+                version: 3,
+                name: "m".into()
+            }]
+        );
+        let strict = PlanOptions {
+            allow_ahead: false,
+            ..PlanOptions::default()
+        };
+        assert_eq!(
+            plan(&history, &[m(1, "a")], strict).unwrap_err().kind(),
+            ErrorKind::DatabaseAhead
+        );
     }
 
     #[test]
     fn failed_or_interrupted_migrations_block() {
         for state in ["failed", "running"] {
-            let e = plan(&[row(1, "a", state)], &[m(1, "a"), m(2, "b")], PlanOptions::default()).unwrap_err();
+            let e = plan(
+                &[row(1, "a", state)],
+                &[m(1, "a"), m(2, "b")],
+                PlanOptions::default(),
+            )
+            .unwrap_err();
             assert_eq!(e.kind(), ErrorKind::FailedMigration);
             assert!(e.to_string().contains("pgstrata resolve"), "{e}");
         }
@@ -245,11 +308,20 @@ mod tests {
 
     #[test]
     fn target_stops_early_and_must_exist() {
-        let opts = PlanOptions { target: Some(2), ..PlanOptions::default() };
+        let opts = PlanOptions {
+            target: Some(2),
+            ..PlanOptions::default()
+        };
         let p = plan(&[], &[m(1, "a"), m(2, "b"), m(3, "c")], opts).unwrap();
         assert_eq!(p.apply, [0, 1]);
         assert_eq!(p.later, [2]);
-        let bad = PlanOptions { target: Some(5), ..PlanOptions::default() };
-        assert_eq!(plan(&[], &[m(1, "a")], bad).unwrap_err().kind(), ErrorKind::Config);
+        let bad = PlanOptions {
+            target: Some(5),
+            ..PlanOptions::default()
+        };
+        assert_eq!(
+            plan(&[], &[m(1, "a")], bad).unwrap_err().kind(),
+            ErrorKind::Config
+        );
     }
 }

@@ -21,7 +21,8 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 /// How to get a server when none can be started.
-pub const HOW_TO: &str = "set DATABASE_URL to a PostgreSQL server where this user may CREATE DATABASE \
+pub const HOW_TO: &str =
+    "set DATABASE_URL to a PostgreSQL server where this user may CREATE DATABASE \
 (e.g. postgres://postgres@127.0.0.1:5432/postgres), or install the server binaries \
 (apt-get install -y postgresql) so a throwaway one can be started";
 
@@ -79,7 +80,8 @@ impl TestDb {
     /// # Panics
     /// When the connection fails.
     pub fn client(&self) -> postgres::Client {
-        connect_blocking(&self.url).unwrap_or_else(|e| panic!("cannot connect to test database {}: {e}", self.name))
+        connect_blocking(&self.url)
+            .unwrap_or_else(|e| panic!("cannot connect to test database {}: {e}", self.name))
     }
 
     /// An async client whose connection task runs on the current tokio runtime.
@@ -87,7 +89,9 @@ impl TestDb {
     /// # Panics
     /// When the connection fails.
     pub async fn async_client(&self) -> tokio_postgres::Client {
-        connect(&self.url).await.unwrap_or_else(|e| panic!("cannot connect to test database {}: {e}", self.name))
+        connect(&self.url)
+            .await
+            .unwrap_or_else(|e| panic!("cannot connect to test database {}: {e}", self.name))
     }
 }
 
@@ -99,7 +103,8 @@ impl Drop for TestDb {
             // Off any async runtime: the blocking client starts its own.
             let _ = std::thread::spawn(move || {
                 if let Ok(mut c) = connect_blocking(&admin) {
-                    let _ = c.batch_execute(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"));
+                    let _ = c
+                        .batch_execute(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"));
                 }
             })
             .join();
@@ -151,7 +156,11 @@ pub fn fresh_db() -> TestDb {
     if let Err(e) = result {
         panic!("cannot create test database {name}: {e}\nTo fix: {HOW_TO}");
     }
-    TestDb { url: with_database(&s.admin_url, &name), name, drop_on_exit: !s.throwaway }
+    TestDb {
+        url: with_database(&s.admin_url, &name),
+        name,
+        drop_on_exit: !s.throwaway,
+    }
 }
 
 /// `url` with its database replaced by `db`. Works for `postgres://` URLs and for
@@ -169,7 +178,10 @@ pub fn with_database(url: &str, db: &str) -> String {
         let query = tail.find('?').map_or("", |i| &tail[i..]);
         format!("{}://{authority}/{db}{query}", &url[..scheme_end])
     } else {
-        let kept: Vec<&str> = url.split_whitespace().filter(|kv| !kv.starts_with("dbname=")).collect();
+        let kept: Vec<&str> = url
+            .split_whitespace()
+            .filter(|kv| !kv.starts_with("dbname="))
+            .collect();
         format!("{} dbname={db}", kept.join(" "))
     }
 }
@@ -177,7 +189,11 @@ pub fn with_database(url: &str, db: &str) -> String {
 fn start() -> Result<Server, String> {
     if let Ok(url) = std::env::var("DATABASE_URL") {
         if !url.is_empty() {
-            return Ok(Server { admin_url: url, throwaway: false, dir: None });
+            return Ok(Server {
+                admin_url: url,
+                throwaway: false,
+                dir: None,
+            });
         }
     }
     start_throwaway()
@@ -211,7 +227,10 @@ fn bin_dir() -> Result<PathBuf, String> {
             }
         }
     }
-    Err("DATABASE_URL is unset and no PostgreSQL server binaries (initdb, postgres) were found".to_string())
+    Err(
+        "DATABASE_URL is unset and no PostgreSQL server binaries (initdb, postgres) were found"
+            .to_string(),
+    )
 }
 
 /// The unprivileged account to run the server as, when we are root.
@@ -226,13 +245,17 @@ fn server_user() -> Option<(u32, u32)> {
             (f.len() > 3 && f[0] == name).then(|| Some((f[2].parse().ok()?, f[3].parse().ok()?)))?
         })
     };
-    find("postgres").or_else(|| find("nobody")).or(Some((65534, 65534)))
+    find("postgres")
+        .or_else(|| find("nobody"))
+        .or(Some((65534, 65534)))
 }
 
 fn is_root() -> bool {
     // SAFETY-free check: the owner of /proc/self is the process's effective user.
     use std::os::unix::fs::MetadataExt;
-    fs::metadata("/proc/self").map(|m| m.uid() == 0).unwrap_or(false)
+    fs::metadata("/proc/self")
+        .map(|m| m.uid() == 0)
+        .unwrap_or(false)
 }
 
 fn start_throwaway() -> Result<Server, String> {
@@ -245,18 +268,31 @@ fn start_throwaway() -> Result<Server, String> {
     fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     let user = server_user();
     if let Some((uid, gid)) = user {
-        std::os::unix::fs::chown(&dir, Some(uid), Some(gid)).map_err(|e| format!("cannot chown {}: {e}", dir.display()))?;
+        std::os::unix::fs::chown(&dir, Some(uid), Some(gid))
+            .map_err(|e| format!("cannot chown {}: {e}", dir.display()))?;
     }
     let data = dir.join("data");
     let mut initdb = Command::new(bin.join("initdb"));
     initdb
         .arg("-D")
         .arg(&data)
-        .args(["-U", "postgres", "-A", "trust", "-E", "UTF8", "--locale=C", "--no-sync", "--no-instructions"])
+        .args([
+            "-U",
+            "postgres",
+            "-A",
+            "trust",
+            "-E",
+            "UTF8",
+            "--locale=C",
+            "--no-sync",
+            "--no-instructions",
+        ])
         .current_dir(&dir)
         .stdin(Stdio::null());
     as_user(&mut initdb, user);
-    let out = initdb.output().map_err(|e| format!("cannot run initdb: {e}"))?;
+    let out = initdb
+        .output()
+        .map_err(|e| format!("cannot run initdb: {e}"))?;
     if !out.status.success() {
         return Err(format!(
             "initdb failed: {}{}",
@@ -281,9 +317,16 @@ fn start_throwaway() -> Result<Server, String> {
     Err(last_err)
 }
 
-fn launch(bin: &Path, dir: &Path, data: &Path, port: u16, user: Option<(u32, u32)>) -> Result<(), String> {
+fn launch(
+    bin: &Path,
+    dir: &Path,
+    data: &Path,
+    port: u16,
+    user: Option<(u32, u32)>,
+) -> Result<(), String> {
     let log = dir.join(format!("server-{port}.log"));
-    let log_file = fs::File::create(&log).map_err(|e| format!("cannot create {}: {e}", log.display()))?;
+    let log_file =
+        fs::File::create(&log).map_err(|e| format!("cannot create {}: {e}", log.display()))?;
     if let Some((uid, gid)) = user {
         let _ = std::os::unix::fs::chown(&log, Some(uid), Some(gid));
     }
@@ -295,8 +338,22 @@ fn launch(bin: &Path, dir: &Path, data: &Path, port: u16, user: Option<(u32, u32
         .args(["-c", "listen_addresses=127.0.0.1"])
         .arg("-c")
         .arg(format!("unix_socket_directories={}", dir.display()))
-        .args(["-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"])
-        .args(["-c", "max_connections=400", "-c", "shared_buffers=128MB", "-c", "max_locks_per_transaction=256"])
+        .args([
+            "-c",
+            "fsync=off",
+            "-c",
+            "synchronous_commit=off",
+            "-c",
+            "full_page_writes=off",
+        ])
+        .args([
+            "-c",
+            "max_connections=400",
+            "-c",
+            "shared_buffers=128MB",
+            "-c",
+            "max_locks_per_transaction=256",
+        ])
         .current_dir(dir)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
@@ -324,7 +381,10 @@ fn launch(bin: &Path, dir: &Path, data: &Path, port: u16, user: Option<(u32, u32
             }
         })
         .map_err(|e| e.to_string())?;
-    let pid = rx.recv().map_err(|e| e.to_string())?.map_err(|e| format!("cannot start postgres: {e}"))?;
+    let pid = rx
+        .recv()
+        .map_err(|e| e.to_string())?
+        .map_err(|e| format!("cannot start postgres: {e}"))?;
     let url = format!("postgres://postgres@127.0.0.1:{port}/postgres");
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
@@ -340,7 +400,9 @@ fn launch(bin: &Path, dir: &Path, data: &Path, port: u16, user: Option<(u32, u32
                 // Exited (port taken, bad setting): no point waiting.
                 if !Path::new("/proc").join(pid.to_string()).exists() {
                     let log_text = fs::read_to_string(&log).unwrap_or_default();
-                    return Err(format!("postgres failed to start on port {port}:\n{log_text}"));
+                    return Err(format!(
+                        "postgres failed to start on port {port}:\n{log_text}"
+                    ));
                 }
                 std::thread::sleep(Duration::from_millis(50));
             }
@@ -379,11 +441,17 @@ fn free_port() -> Result<u16, String> {
 
 /// Removes the folders of throwaway clusters whose process is gone.
 fn clean_stale() {
-    let Ok(entries) = fs::read_dir(std::env::temp_dir()) else { return };
+    let Ok(entries) = fs::read_dir(std::env::temp_dir()) else {
+        return;
+    };
     for e in entries.filter_map(Result::ok) {
         let name = e.file_name().to_string_lossy().into_owned();
-        let Some(rest) = name.strip_prefix("pgstrata-test-") else { continue };
-        let Some(pid) = rest.split('-').next() else { continue };
+        let Some(rest) = name.strip_prefix("pgstrata-test-") else {
+            continue;
+        };
+        let Some(pid) = rest.split('-').next() else {
+            continue;
+        };
         if !Path::new("/proc").join(pid).exists() {
             let _ = fs::remove_dir_all(e.path());
         }
@@ -396,10 +464,19 @@ mod tests {
 
     #[test]
     fn replaces_the_database_in_urls() {
-        assert_eq!(with_database("postgres://u:p@h:5/db?sslmode=disable", "x"), "postgres://u:p@h:5/x?sslmode=disable");
+        assert_eq!(
+            with_database("postgres://u:p@h:5/db?sslmode=disable", "x"),
+            "postgres://u:p@h:5/x?sslmode=disable"
+        );
         assert_eq!(with_database("postgres://u@h", "x"), "postgres://u@h/x");
-        assert_eq!(with_database("postgresql://h:5?x=1", "y"), "postgresql://h:5/y?x=1");
-        assert_eq!(with_database("host=h port=5 dbname=a user=u", "b"), "host=h port=5 user=u dbname=b");
+        assert_eq!(
+            with_database("postgresql://h:5?x=1", "y"),
+            "postgresql://h:5/y?x=1"
+        );
+        assert_eq!(
+            with_database("host=h port=5 dbname=a user=u", "b"),
+            "host=h port=5 user=u dbname=b"
+        );
     }
 
     #[test]

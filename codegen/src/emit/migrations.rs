@@ -15,7 +15,8 @@ use crate::source::Source;
 /// by a proc-macro on stable Rust: the build-script helper covers that.
 pub fn migrations_static(sources: &[Source], migrations: &[Migration]) -> TokenStream {
     let items = migrations.iter().map(migration);
-    let fingerprint = pgstrata_core::fingerprint(migrations.iter().map(|m| (m.version(), m.checksum())));
+    let fingerprint =
+        pgstrata_core::fingerprint(migrations.iter().map(|m| (m.version(), m.checksum())));
     let mut paths: Vec<String> = Vec::new();
     for s in sources {
         paths.push(s.up.path.display().to_string());
@@ -26,7 +27,8 @@ pub fn migrations_static(sources: &[Source], migrations: &[Migration]) -> TokenS
     paths.sort();
     paths.dedup();
     let count = migrations.len();
-    let doc = format!(" The {count} migrations of this crate, embedded at build time, in version order.");
+    let doc =
+        format!(" The {count} migrations of this crate, embedded at build time, in version order.");
     quote! {
         #[doc = #doc]
         ///
@@ -61,7 +63,9 @@ fn migration(m: &Migration) -> TokenStream {
         }
         Transaction::None { reason } => {
             let reason = match reason {
-                NoTransactionReason::Directive => quote!(::pgstrata::__private::NoTransactionReason::Directive),
+                NoTransactionReason::Directive => {
+                    quote!(::pgstrata::__private::NoTransactionReason::Directive)
+                }
                 NoTransactionReason::RefusedInTransaction { index } => {
                     quote!(::pgstrata::__private::NoTransactionReason::RefusedInTransaction { index: #index })
                 }

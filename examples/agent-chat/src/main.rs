@@ -31,11 +31,20 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         report.applied.len()
     );
     for m in &report.applied {
-        println!("  V{}__{} ({} ms)", m.version, m.name, m.duration.as_millis());
+        println!(
+            "  V{}__{} ({} ms)",
+            m.version,
+            m.name,
+            m.duration.as_millis()
+        );
     }
     // A second start finds nothing to do, in one round trip.
     let again = db::MIGRATIONS.run(&mut client).await?;
-    println!("second start: {} applied, {} up to date", again.applied.len(), again.already_applied);
+    println!(
+        "second start: {} applied, {} up to date",
+        again.applied.len(),
+        again.already_applied
+    );
 
     client
         .execute(

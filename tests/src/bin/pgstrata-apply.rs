@@ -29,9 +29,17 @@ fn main() -> ExitCode {
             return ExitCode::from(4);
         }
     };
-    match migrations.runner().grouped(grouped).run_blocking(&mut client) {
+    match migrations
+        .runner()
+        .grouped(grouped)
+        .run_blocking(&mut client)
+    {
         Ok(report) => {
-            println!("applied {} already {}", report.applied.len(), report.already_applied);
+            println!(
+                "applied {} already {}",
+                report.applied.len(),
+                report.already_applied
+            );
             ExitCode::SUCCESS
         }
         Err(e) => {

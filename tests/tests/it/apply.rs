@@ -6,9 +6,18 @@ use crate::support::{history, table_exists, Fixture};
 
 fn three() -> Fixture {
     Fixture::new(&[
-        ("V1__users.sql", "CREATE TABLE users (id bigint PRIMARY KEY, email text NOT NULL);"),
-        ("V2__posts.sql", "CREATE TABLE posts (id bigint PRIMARY KEY, user_id bigint REFERENCES users);"),
-        ("V10__index.sql", "CREATE INDEX posts_user ON posts (user_id);"),
+        (
+            "V1__users.sql",
+            "CREATE TABLE users (id bigint PRIMARY KEY, email text NOT NULL);",
+        ),
+        (
+            "V2__posts.sql",
+            "CREATE TABLE posts (id bigint PRIMARY KEY, user_id bigint REFERENCES users);",
+        ),
+        (
+            "V10__index.sql",
+            "CREATE INDEX posts_user ON posts (user_id);",
+        ),
     ])
 }
 
@@ -22,7 +31,14 @@ fn applies_then_a_second_run_applies_nothing() {
     let versions: Vec<i64> = r.applied.iter().map(|a| a.version).collect();
     assert_eq!(versions, [1, 2, 10], "numeric order, not text order");
     assert!(r.locked);
-    assert_eq!(history(&mut c), [(1, "applied".into()), (2, "applied".into()), (10, "applied".into())]);
+    assert_eq!(
+        history(&mut c),
+        [
+            (1, "applied".into()),
+            (2, "applied".into()),
+            (10, "applied".into())
+        ]
+    );
     let again = m.run_blocking(&mut c).unwrap();
     assert!(again.applied.is_empty());
     assert_eq!(again.already_applied, 3);
@@ -40,7 +56,10 @@ fn embedded_fast_path_confirms_up_to_date_without_lock() {
     let r = db::MIGRATIONS.run_blocking(&mut c).unwrap();
     assert_eq!(r.applied.len(), db::MIGRATIONS.len());
     let again = db::MIGRATIONS.run_blocking(&mut c).unwrap();
-    assert_eq!((again.applied.len(), again.already_applied, again.locked), (0, db::MIGRATIONS.len(), false));
+    assert_eq!(
+        (again.applied.len(), again.already_applied, again.locked),
+        (0, db::MIGRATIONS.len(), false)
+    );
     // A row the binary does not know makes the fast path inconclusive; the slow path
     // reports it and still applies nothing.
     c.batch_execute("INSERT INTO pgstrata_migrations (version, name, checksum) VALUES (99999999999999, 'newer', 'x')").unwrap();
@@ -55,10 +74,15 @@ fn macro_and_loader_agree() {
     mod db {
         pgstrata::embed_migrations!("../migrations");
     }
-    let loaded = crate::support::load(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../migrations"));
+    let loaded = crate::support::load(
+        &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../migrations"),
+    );
     assert_eq!(db::MIGRATIONS.len(), loaded.len());
     for (a, b) in db::MIGRATIONS.iter().zip(loaded.iter()) {
-        assert_eq!((a.version(), a.name(), a.checksum(), a.up()), (b.version(), b.name(), b.checksum(), b.up()));
+        assert_eq!(
+            (a.version(), a.name(), a.checksum(), a.up()),
+            (b.version(), b.name(), b.checksum(), b.up())
+        );
         assert_eq!(a.statements(), b.statements());
         assert_eq!(a.transaction(), b.transaction());
         assert_eq!(a.down(), b.down());
@@ -75,14 +99,26 @@ async fn async_client_target_and_dry_run() {
 
     let dry = m.runner().dry_run(true).run(&mut c).await.unwrap();
     assert!(dry.dry_run && dry.applied.is_empty());
-    assert_eq!(dry.pending.iter().map(|p| p.0).collect::<Vec<_>>(), [1, 2, 10]);
-    let exists = c.query_one("SELECT to_regclass('pgstrata_migrations') IS NOT NULL", &[]).await.unwrap();
+    assert_eq!(
+        dry.pending.iter().map(|p| p.0).collect::<Vec<_>>(),
+        [1, 2, 10]
+    );
+    let exists = c
+        .query_one("SELECT to_regclass('pgstrata_migrations') IS NOT NULL", &[])
+        .await
+        .unwrap();
     assert!(!exists.get::<_, bool>(0), "a dry run creates nothing");
 
     let r = m.runner().target(2).run(&mut c).await.unwrap();
-    assert_eq!(r.applied.iter().map(|a| a.version).collect::<Vec<_>>(), [1, 2]);
+    assert_eq!(
+        r.applied.iter().map(|a| a.version).collect::<Vec<_>>(),
+        [1, 2]
+    );
     assert_eq!(r.pending, [(10, "index".to_string())]);
-    let idx = c.query_one("SELECT to_regclass('posts_user') IS NULL", &[]).await.unwrap();
+    let idx = c
+        .query_one("SELECT to_regclass('posts_user') IS NULL", &[])
+        .await
+        .unwrap();
     assert!(idx.get::<_, bool>(0));
 
     let dry = m.runner().dry_run(true).run(&mut c).await.unwrap();
@@ -90,7 +126,10 @@ async fn async_client_target_and_dry_run() {
     assert_eq!(dry.already_applied, 2);
 
     let rest = m.run(&mut c).await.unwrap();
-    assert_eq!(rest.applied.iter().map(|a| a.version).collect::<Vec<_>>(), [10]);
+    assert_eq!(
+        rest.applied.iter().map(|a| a.version).collect::<Vec<_>>(),
+        [10]
+    );
 
     let bad = m.runner().target(7).run(&mut c).await.unwrap_err();
     assert_eq!(bad.kind(), pgstrata::ErrorKind::Config);
@@ -113,7 +152,12 @@ fn grouped_mode_applies_all_in_one_transaction() {
     ]);
     let db2 = fresh_db();
     let mut c2 = db2.client();
-    let e = f2.migrations().runner().grouped(true).run_blocking(&mut c2).unwrap_err();
+    let e = f2
+        .migrations()
+        .runner()
+        .grouped(true)
+        .run_blocking(&mut c2)
+        .unwrap_err();
     assert_eq!(e.migration().map(|m| m.0), Some(3), "{e}");
     assert_eq!(e.statement().map(|s| s.line), Some(2), "{e}");
     assert!(!table_exists(&mut c2, "a"));
@@ -123,29 +167,71 @@ fn grouped_mode_applies_all_in_one_transaction() {
 #[test]
 fn every_layout_applies() {
     let layouts: Vec<(&str, Vec<(&str, &str)>)> = vec![
-        ("refinery", vec![("V1__a.sql", "CREATE TABLE a (id int);"), ("U1__a.sql", "DROP TABLE a;")]),
-        ("sqlx", vec![("20250101000000_a.up.sql", "CREATE TABLE a (id int);"), ("20250101000000_a.down.sql", "DROP TABLE a;")]),
-        ("numbered", vec![("001_a.sql", "CREATE TABLE a (id int);"), ("001_a_down.sql", "DROP TABLE a;")]),
-        ("dbmate", vec![("20250101000000_a.sql", "-- migrate:up\nCREATE TABLE a (id int);\n\n-- migrate:down\nDROP TABLE a;\n")]),
-        ("prisma", vec![("20250101000000_a/migration.sql", "CREATE TABLE a (id int);"), ("migration_lock.toml", "provider = \"postgresql\"")]),
-        ("diesel", vec![("2025-01-01-000000_a/up.sql", "CREATE TABLE a (id int);"), ("2025-01-01-000000_a/down.sql", "DROP TABLE a;")]),
+        (
+            "refinery",
+            vec![
+                ("V1__a.sql", "CREATE TABLE a (id int);"),
+                ("U1__a.sql", "DROP TABLE a;"),
+            ],
+        ),
+        (
+            "sqlx",
+            vec![
+                ("20250101000000_a.up.sql", "CREATE TABLE a (id int);"),
+                ("20250101000000_a.down.sql", "DROP TABLE a;"),
+            ],
+        ),
+        (
+            "numbered",
+            vec![
+                ("001_a.sql", "CREATE TABLE a (id int);"),
+                ("001_a_down.sql", "DROP TABLE a;"),
+            ],
+        ),
+        (
+            "dbmate",
+            vec![(
+                "20250101000000_a.sql",
+                "-- migrate:up\nCREATE TABLE a (id int);\n\n-- migrate:down\nDROP TABLE a;\n",
+            )],
+        ),
+        (
+            "prisma",
+            vec![
+                ("20250101000000_a/migration.sql", "CREATE TABLE a (id int);"),
+                ("migration_lock.toml", "provider = \"postgresql\""),
+            ],
+        ),
+        (
+            "diesel",
+            vec![
+                ("2025-01-01-000000_a/up.sql", "CREATE TABLE a (id int);"),
+                ("2025-01-01-000000_a/down.sql", "DROP TABLE a;"),
+            ],
+        ),
     ];
     for (layout, files) in layouts {
         let f = Fixture::new(&files);
         let m = f.migrations();
         assert_eq!(m.len(), 1, "{layout}");
-        let down = m.as_slice()[0].down().map(|d| d.trim().ends_with("DROP TABLE a;"));
+        let down = m.as_slice()[0]
+            .down()
+            .map(|d| d.trim().ends_with("DROP TABLE a;"));
         assert_eq!(down, Some(true).filter(|_| layout != "prisma"), "{layout}");
         let db = fresh_db();
         let mut c = db.client();
-        m.run_blocking(&mut c).unwrap_or_else(|e| panic!("{layout}: {e}"));
+        m.run_blocking(&mut c)
+            .unwrap_or_else(|e| panic!("{layout}: {e}"));
         assert!(table_exists(&mut c, "a"), "{layout}");
     }
 }
 
 #[test]
 fn own_begin_commit_commits_with_the_history_row() {
-    let f = Fixture::new(&[("V1__wrapped.sql", "BEGIN;\nCREATE TABLE w (id int);\nCOMMIT;\n")]);
+    let f = Fixture::new(&[(
+        "V1__wrapped.sql",
+        "BEGIN;\nCREATE TABLE w (id int);\nCOMMIT;\n",
+    )]);
     let db = fresh_db();
     let mut c = db.client();
     f.migrations().run_blocking(&mut c).unwrap();
@@ -158,21 +244,43 @@ fn history_table_can_live_in_another_schema() {
     let f = three();
     let db = fresh_db();
     let mut c = db.client();
-    let r = f.migrations().runner().history_table("Ops.Migration History").run_blocking(&mut c).unwrap();
+    let r = f
+        .migrations()
+        .runner()
+        .history_table("Ops.Migration History")
+        .run_blocking(&mut c)
+        .unwrap();
     assert_eq!(r.applied.len(), 3);
-    let n: i64 = c.query_one("SELECT count(*) FROM \"Ops\".\"Migration History\"", &[]).unwrap().get(0);
+    let n: i64 = c
+        .query_one("SELECT count(*) FROM \"Ops\".\"Migration History\"", &[])
+        .unwrap()
+        .get(0);
     assert_eq!(n, 3);
-    let again = f.migrations().runner().history_table("Ops.Migration History").run_blocking(&mut c).unwrap();
+    let again = f
+        .migrations()
+        .runner()
+        .history_table("Ops.Migration History")
+        .run_blocking(&mut c)
+        .unwrap();
     assert_eq!(again.already_applied, 3);
 }
 
 #[test]
 fn crlf_files_have_the_checksum_of_lf_files() {
-    let lf = Fixture::new(&[("V1__a.sql", "CREATE TABLE a (id int);\nCREATE TABLE b (id int);\n")]);
-    let crlf = Fixture::new(&[("V1__a.sql", "CREATE TABLE a (id int);\r\nCREATE TABLE b (id int);\r\n")]);
+    let lf = Fixture::new(&[(
+        "V1__a.sql",
+        "CREATE TABLE a (id int);\nCREATE TABLE b (id int);\n",
+    )]);
+    let crlf = Fixture::new(&[(
+        "V1__a.sql",
+        "CREATE TABLE a (id int);\r\nCREATE TABLE b (id int);\r\n",
+    )]);
     let db = fresh_db();
     let mut c = db.client();
     lf.migrations().run_blocking(&mut c).unwrap();
     let r = crlf.migrations().run_blocking(&mut c).unwrap();
-    assert_eq!(r.already_applied, 1, "a CRLF checkout is the same migration");
+    assert_eq!(
+        r.already_applied, 1,
+        "a CRLF checkout is the same migration"
+    );
 }

@@ -15,9 +15,15 @@ fn logged(with_concurrent_index: bool) -> Fixture {
         ("V4__more.sql", "CREATE TABLE more (id int);\nINSERT INTO applied_log VALUES (4);"),
     ]);
     if with_concurrent_index {
-        f.write("V3__items_n.sql", "CREATE INDEX CONCURRENTLY items_n ON items (n);\nINSERT INTO applied_log VALUES (3);");
+        f.write(
+            "V3__items_n.sql",
+            "CREATE INDEX CONCURRENTLY items_n ON items (n);\nINSERT INTO applied_log VALUES (3);",
+        );
     } else {
-        f.write("V3__tags.sql", "CREATE TABLE tags (id int);\nINSERT INTO applied_log VALUES (3);");
+        f.write(
+            "V3__tags.sql",
+            "CREATE TABLE tags (id int);\nINSERT INTO applied_log VALUES (3);",
+        );
     }
     f
 }
@@ -33,20 +39,36 @@ fn start_together(n: usize, with_concurrent_index: bool) {
             std::thread::spawn(move || {
                 let mut c = connect_blocking(&url).unwrap();
                 b.wait();
-                m.run_blocking(&mut c).map(|r| r.applied.len()).map_err(|e| e.to_string())
+                m.run_blocking(&mut c)
+                    .map(|r| r.applied.len())
+                    .map_err(|e| e.to_string())
             })
         })
         .collect();
-    let results: Vec<Result<usize, String>> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+    let results: Vec<Result<usize, String>> =
+        handles.into_iter().map(|h| h.join().unwrap()).collect();
     let failures: Vec<&String> = results.iter().filter_map(|r| r.as_ref().err()).collect();
-    assert!(failures.is_empty(), "{} of {n} runs failed: {failures:?}", failures.len());
+    assert!(
+        failures.is_empty(),
+        "{} of {n} runs failed: {failures:?}",
+        failures.len()
+    );
     let total: usize = results.iter().map(|r| *r.as_ref().unwrap()).sum();
     assert_eq!(total, 4, "each migration applied by exactly one run");
     let mut c = db.client();
-    let log: Vec<i32> = c.query("SELECT version FROM applied_log ORDER BY version", &[]).unwrap().iter().map(|r| r.get(0)).collect();
+    let log: Vec<i32> = c
+        .query("SELECT version FROM applied_log ORDER BY version", &[])
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
     assert_eq!(log, [1, 2, 3, 4]);
     assert_eq!(history(&mut c).len(), 4);
-    assert_eq!(crate::support::advisory_locks(&mut c), 0, "the lock is released");
+    assert_eq!(
+        crate::support::advisory_locks(&mut c),
+        0,
+        "the lock is released"
+    );
 }
 
 #[test]
@@ -64,7 +86,8 @@ fn lock_timeout_names_the_holder() {
     let f = Fixture::new(&[("V1__a.sql", "CREATE TABLE a (id int);")]);
     let m = f.migrations();
     let db = fresh_db();
-    let mut holder = connect_blocking(&format!("{}?application_name=deployer-7", db.url())).unwrap();
+    let mut holder =
+        connect_blocking(&format!("{}?application_name=deployer-7", db.url())).unwrap();
     let (k1, k2) = {
         // Take the runner's own lock by running it until it holds it: use its keys via a
         // first run in another database? Simpler: find them from a real run's pg_locks.
@@ -72,9 +95,15 @@ fn lock_timeout_names_the_holder() {
         let _ = probe.batch_execute("SELECT 1");
         lock_keys(&db)
     };
-    holder.batch_execute(&format!("SELECT pg_advisory_lock({k1}, {k2})")).unwrap();
+    holder
+        .batch_execute(&format!("SELECT pg_advisory_lock({k1}, {k2})"))
+        .unwrap();
     let mut c = db.client();
-    let e = m.runner().lock_timeout(std::time::Duration::from_millis(300)).run_blocking(&mut c).unwrap_err();
+    let e = m
+        .runner()
+        .lock_timeout(std::time::Duration::from_millis(300))
+        .run_blocking(&mut c)
+        .unwrap_err();
     assert_eq!(e.kind(), pgstrata::ErrorKind::LockTimeout);
     let msg = e.to_string();
     assert!(msg.contains("deployer-7") && msg.contains("pid "), "{msg}");

@@ -9,7 +9,9 @@ fn same_as_psql(name: &str) -> Vec<String> {
     let m = load(&corpus(name));
     let ours = fresh_db();
     let mut c = ours.client();
-    let r = m.run_blocking(&mut c).unwrap_or_else(|e| panic!("{name}: {e}"));
+    let r = m
+        .run_blocking(&mut c)
+        .unwrap_or_else(|e| panic!("{name}: {e}"));
     assert_eq!(r.applied.len(), m.len());
     let theirs = fresh_db();
     apply_with_psql(theirs.url(), &m);
@@ -34,7 +36,10 @@ fn lemmy_corpus_applies_and_matches_psql() {
         .filter_map(|l| l.split(' ').nth(1))
         .map(|t| t.split('(').next().unwrap_or(t))
         .collect();
-    let columns = lines.iter().filter(|l| l.starts_with("column ") && l.contains("(r)")).count();
+    let columns = lines
+        .iter()
+        .filter(|l| l.starts_with("column ") && l.contains("(r)"))
+        .count();
     let enums = lines.iter().filter(|l| l.starts_with("enum ")).count();
     // What ../shared/corpus/README.md says holds on PostgreSQL 15.
     assert_eq!((tables.len(), columns, enums), (76, 527, 9));
@@ -44,7 +49,10 @@ fn lemmy_corpus_applies_and_matches_psql() {
 fn seeds_corpus_applies_and_matches_psql() {
     assert_eq!(load(&corpus("seeds")).len(), 3);
     let lines = same_as_psql("seeds");
-    assert!(lines.iter().any(|l| l.starts_with("policy ")), "the RLS policy is there");
+    assert!(
+        lines.iter().any(|l| l.starts_with("policy ")),
+        "the RLS policy is there"
+    );
 }
 
 #[test]

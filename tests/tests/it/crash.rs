@@ -30,7 +30,8 @@ fn sigkill_during_a_slow_transactional_migration_leaves_the_database_as_before()
     ]);
     let db = fresh_db();
     let mut c = db.client();
-    c.batch_execute("CREATE TABLE test_sleep (seconds float8); INSERT INTO test_sleep VALUES (60)").unwrap();
+    c.batch_execute("CREATE TABLE test_sleep (seconds float8); INSERT INTO test_sleep VALUES (60)")
+        .unwrap();
 
     let mut child = Command::new(env!("CARGO_BIN_EXE_pgstrata-apply"))
         .args([db.url(), f.dir.to_str().unwrap()])
@@ -52,14 +53,31 @@ fn sigkill_during_a_slow_transactional_migration_leaves_the_database_as_before()
         "the killed session to end",
         &format!("SELECT NOT EXISTS (SELECT 1 FROM pg_stat_activity WHERE datname = '{name}' AND pid <> pg_backend_pid() AND backend_type = 'client backend')"),
     );
-    assert!(!table_exists(&mut c, "slow"), "nothing of the killed migration remains");
+    assert!(
+        !table_exists(&mut c, "slow"),
+        "nothing of the killed migration remains"
+    );
     assert_eq!(history(&mut c), [(1, "applied".into())]);
     assert_eq!(crate::support::advisory_locks(&mut c), 0);
 
-    c.batch_execute("UPDATE test_sleep SET seconds = 0").unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_pgstrata-apply")).args([db.url(), f.dir.to_str().unwrap()]).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    assert_eq!(history(&mut c), [(1, "applied".into()), (2, "applied".into())]);
-    let n: i64 = c.query_one("SELECT count(*) FROM slow", &[]).unwrap().get(0);
+    c.batch_execute("UPDATE test_sleep SET seconds = 0")
+        .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_pgstrata-apply"))
+        .args([db.url(), f.dir.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        history(&mut c),
+        [(1, "applied".into()), (2, "applied".into())]
+    );
+    let n: i64 = c
+        .query_one("SELECT count(*) FROM slow", &[])
+        .unwrap()
+        .get(0);
     assert_eq!(n, 1, "applied once, cleanly");
 }

@@ -22,12 +22,19 @@ fn a_transactional_migration_failing_midway_leaves_no_trace() {
     let e = f.migrations().run_blocking(&mut c).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Migration);
     assert_eq!(e.migration(), Some((2, "bad")));
-    let s = e.statement().unwrap_or_else(|| panic!("no statement in {e}"));
+    let s = e
+        .statement()
+        .unwrap_or_else(|| panic!("no statement in {e}"));
     assert_eq!((s.index, s.line), (2, 4), "{e}");
     assert!(s.file.ends_with("V2__bad.sql"));
     assert_eq!(e.as_db_error().map(|d| d.code().code()), Some("22012"));
     let text = e.to_string();
-    assert!(text.contains("V2__bad.sql:4:") && text.contains("22012") && text.contains("division by zero"), "{text}");
+    assert!(
+        text.contains("V2__bad.sql:4:")
+            && text.contains("22012")
+            && text.contains("division by zero"),
+        "{text}"
+    );
     // The partial report says what was applied before.
     assert_eq!(e.report().applied.len(), 1);
     assert!(!table_exists(&mut c, "half"));
@@ -37,7 +44,10 @@ fn a_transactional_migration_failing_midway_leaves_no_trace() {
 
 #[test]
 fn syntax_errors_point_at_line_and_column() {
-    let f = Fixture::new(&[("V1__typo.sql", "CREATE TABLE a (id int);\n\nCREATE TABLE b (\n  id int,\n  name txet\n);\n")]);
+    let f = Fixture::new(&[(
+        "V1__typo.sql",
+        "CREATE TABLE a (id int);\n\nCREATE TABLE b (\n  id int,\n  name txet\n);\n",
+    )]);
     let db = fresh_db();
     let mut c = db.client();
     let e = f.migrations().run_blocking(&mut c).unwrap_err();
@@ -59,16 +69,32 @@ fn a_failed_non_transactional_migration_blocks_later_runs() {
     let mut c = db.client();
     let e = f.migrations().run_blocking(&mut c).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Migration);
-    assert_eq!(e.statement().map(|s| (s.index, s.line)), Some((1, 2)), "{e}");
+    assert_eq!(
+        e.statement().map(|s| (s.index, s.line)),
+        Some((1, 2)),
+        "{e}"
+    );
     assert!(e.to_string().contains("outside a transaction"), "{e}");
-    assert_eq!(history(&mut c), [(1, "applied".into()), (2, "failed".into())]);
-    let err: Option<String> = c.query_one("SELECT error FROM pgstrata_migrations WHERE version = 2", &[]).unwrap().get(0);
+    assert_eq!(
+        history(&mut c),
+        [(1, "applied".into()), (2, "failed".into())]
+    );
+    let err: Option<String> = c
+        .query_one(
+            "SELECT error FROM pgstrata_migrations WHERE version = 2",
+            &[],
+        )
+        .unwrap()
+        .get(0);
     assert!(err.unwrap().contains("42703"));
 
     let again = f.migrations().run_blocking(&mut c).unwrap_err();
     assert_eq!(again.kind(), ErrorKind::FailedMigration);
     let msg = again.to_string();
-    assert!(msg.contains("V2__idx") && msg.contains("pgstrata resolve --applied 2"), "{msg}");
+    assert!(
+        msg.contains("V2__idx") && msg.contains("pgstrata resolve --applied 2"),
+        "{msg}"
+    );
     assert!(!table_exists(&mut c, "later"));
 }
 
@@ -84,31 +110,70 @@ fn a_changed_applied_file_is_refused_with_both_checksums() {
     let old = before.migrations().as_slice()[0].checksum().to_string();
     let new = after.migrations().as_slice()[0].checksum().to_string();
     let msg = e.to_string();
-    assert!(msg.contains(&old) && msg.contains(&new) && msg.contains("V1__a.sql"), "{msg}");
+    assert!(
+        msg.contains(&old) && msg.contains(&new) && msg.contains("V1__a.sql"),
+        "{msg}"
+    );
 }
 
 #[test]
 fn an_older_new_migration_is_refused_unless_allowed() {
     let db = fresh_db();
     let mut c = db.client();
-    Fixture::new(&[("V2__b.sql", "CREATE TABLE b (id int);")]).migrations().run_blocking(&mut c).unwrap();
-    let both = Fixture::new(&[("V1__a.sql", "CREATE TABLE a (id int);"), ("V2__b.sql", "CREATE TABLE b (id int);")]);
+    Fixture::new(&[("V2__b.sql", "CREATE TABLE b (id int);")])
+        .migrations()
+        .run_blocking(&mut c)
+        .unwrap();
+    let both = Fixture::new(&[
+        ("V1__a.sql", "CREATE TABLE a (id int);"),
+        ("V2__b.sql", "CREATE TABLE b (id int);"),
+    ]);
     let e = both.migrations().run_blocking(&mut c).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::OutOfOrder);
-    let r = both.migrations().runner().allow_out_of_order(true).run_blocking(&mut c).unwrap();
+    let r = both
+        .migrations()
+        .runner()
+        .allow_out_of_order(true)
+        .run_blocking(&mut c)
+        .unwrap();
     assert_eq!(r.applied.len(), 1);
 }
 
 #[test]
 fn bad_folders_are_refused_naming_the_file() {
-    let cases: Vec<(Vec<(&str, &str)>, &str, &str)> = vec![
-        (vec![("V1__a.sql", "SELECT 1;"), ("V1__b.sql", "SELECT 2;")], "V1__b.sql", "version 1 is used twice"),
-        (vec![("create_users.sql", "SELECT 1;")], "create_users.sql", "cannot read a version"),
+    type Files = Vec<(&'static str, &'static str)>;
+    let cases: Vec<(Files, &str, &str)> = vec![
+        (
+            vec![("V1__a.sql", "SELECT 1;"), ("V1__b.sql", "SELECT 2;")],
+            "V1__b.sql",
+            "version 1 is used twice",
+        ),
+        (
+            vec![("create_users.sql", "SELECT 1;")],
+            "create_users.sql",
+            "cannot read a version",
+        ),
         (vec![("V1__a.sql", "")], "V1__a.sql", "has no SQL statement"),
-        (vec![("V1__a.sql", "SELECT 'oops;\n")], "V1__a.sql:1:8", "unterminated string literal"),
-        (vec![("U1__a.sql", "DROP TABLE a;")], "U1__a.sql", "has no up migration"),
-        (vec![("V1__a.sql", "SELECT 1;"), ("2_b.sql", "SELECT 1;")], "layouts are mixed", "V1__a.sql"),
-        (vec![("V1__a.sql", "-- pgstrata:no-transacton\nSELECT 1;")], "V1__a.sql:1:1", "unknown directive"),
+        (
+            vec![("V1__a.sql", "SELECT 'oops;\n")],
+            "V1__a.sql:1:8",
+            "unterminated string literal",
+        ),
+        (
+            vec![("U1__a.sql", "DROP TABLE a;")],
+            "U1__a.sql",
+            "has no up migration",
+        ),
+        (
+            vec![("V1__a.sql", "SELECT 1;"), ("2_b.sql", "SELECT 1;")],
+            "layouts are mixed",
+            "V1__a.sql",
+        ),
+        (
+            vec![("V1__a.sql", "-- pgstrata:no-transacton\nSELECT 1;")],
+            "V1__a.sql:1:1",
+            "unknown directive",
+        ),
     ];
     for (files, place, message) in cases {
         let f = Fixture::new(&files);
@@ -119,7 +184,15 @@ fn bad_folders_are_refused_naming_the_file() {
     let bytes = Fixture::new(&[]);
     std::fs::write(bytes.dir.join("V1__latin1.sql"), b"SELECT 'caf\xe9';").unwrap();
     let e = pgstrata_codegen::load(&bytes.dir).unwrap_err().to_string();
-    assert!(e.contains("V1__latin1.sql:1:12") && e.contains("not valid UTF-8"), "{e}");
-    let missing = pgstrata_codegen::load("/nonexistent/migrations").unwrap_err().to_string();
-    assert!(missing.contains("cannot read the migrations folder"), "{missing}");
+    assert!(
+        e.contains("V1__latin1.sql:1:12") && e.contains("not valid UTF-8"),
+        "{e}"
+    );
+    let missing = pgstrata_codegen::load("/nonexistent/migrations")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        missing.contains("cannot read the migrations folder"),
+        "{missing}"
+    );
 }

@@ -55,15 +55,24 @@ pub fn load(dir: &Path) -> Migrations {
 
 /// The shared corpus folder.
 pub fn corpus(name: &str) -> PathBuf {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus").join(name);
-    assert!(p.is_dir(), "corpus folder {} is missing: the tests read ../shared/corpus beside the checkout", p.display());
+    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared/corpus")
+        .join(name);
+    assert!(
+        p.is_dir(),
+        "corpus folder {} is missing: the tests read ../shared/corpus beside the checkout",
+        p.display()
+    );
     p
 }
 
 /// Rows of the history table, as (version, state).
 pub fn history(client: &mut postgres::Client) -> Vec<(i64, String)> {
     client
-        .query("SELECT version, state FROM pgstrata_migrations ORDER BY version", &[])
+        .query(
+            "SELECT version, state FROM pgstrata_migrations ORDER BY version",
+            &[],
+        )
         .unwrap()
         .iter()
         .map(|r| (r.get(0), r.get(1)))
@@ -137,7 +146,10 @@ pub fn catalog(client: &mut postgres::Client) -> Vec<String> {
     ];
     let mut lines = Vec::new();
     for q in queries {
-        for r in client.query(q.as_str(), &[]).unwrap_or_else(|e| panic!("{q}: {e}")) {
+        for r in client
+            .query(q.as_str(), &[])
+            .unwrap_or_else(|e| panic!("{q}: {e}"))
+        {
             lines.push(r.get::<_, String>(0));
         }
     }
@@ -149,13 +161,21 @@ pub fn catalog(client: &mut postgres::Client) -> Vec<String> {
 /// in one transaction (`-1`), except those PostgreSQL refuses in one.
 pub fn apply_with_psql(url: &str, migrations: &Migrations) {
     for m in migrations {
-        let single = matches!(m.transaction(), pgstrata::__private::Transaction::Wrapped | pgstrata::__private::Transaction::OwnBeginCommit { .. });
+        let single = matches!(
+            m.transaction(),
+            pgstrata::__private::Transaction::Wrapped
+                | pgstrata::__private::Transaction::OwnBeginCommit { .. }
+        );
         let mut cmd = std::process::Command::new("psql");
         cmd.args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", url]);
         if single {
             cmd.arg("-1");
         }
-        let out = cmd.arg("-f").arg(m.file()).output().expect("psql (postgresql-client) must be installed");
+        let out = cmd
+            .arg("-f")
+            .arg(m.file())
+            .output()
+            .expect("psql (postgresql-client) must be installed");
         assert!(
             out.status.success(),
             "psql failed on {}: {}",

@@ -1,0 +1,5 @@
+mod db {
+    pgstrata::embed_migrations!(migrations);
+}
+
+fn main() {}

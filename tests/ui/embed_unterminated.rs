@@ -1,0 +1,7 @@
+mod db {
+    pgstrata::embed_migrations!("ui/fixtures/unterminated");
+}
+
+fn main() {
+    let _ = db::MIGRATIONS.len();
+}

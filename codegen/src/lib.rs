@@ -50,6 +50,6 @@ pub fn expand(dir: &str, manifest_dir: &Path) -> Result<TokenStream, Errors> {
 pub fn fallback() -> TokenStream {
     quote::quote! {
         #[doc(hidden)]
-        pub static MIGRATIONS: ::pgstrata::Migrations = ::pgstrata::Migrations::__embedded(&[], "");
+        pub static MIGRATIONS: ::pgstrata::Migrations = ::pgstrata::Migrations::__embedded(&[]);
     }
 }

@@ -291,27 +291,6 @@ pub fn checksum(sql: &str) -> String {
     hex(&hasher.finalize())
 }
 
-/// The fingerprint of a set of migrations: SHA-256 (hex) of
-/// `version:checksum` pairs joined by `,`, in version order.
-///
-/// The runtime asks PostgreSQL for the same digest over the history table
-/// (`sha256(string_agg(version || ':' || checksum, ',' ORDER BY version))`), so that an
-/// up-to-date database is confirmed in one round trip returning one short row.
-#[cfg(feature = "checksum")]
-pub fn fingerprint<'a>(pairs: impl IntoIterator<Item = (i64, &'a str)>) -> String {
-    use sha2::{Digest, Sha256};
-    let mut hasher = Sha256::new();
-    for (i, (version, checksum)) in pairs.into_iter().enumerate() {
-        if i > 0 {
-            hasher.update(b",");
-        }
-        hasher.update(version.to_string().as_bytes());
-        hasher.update(b":");
-        hasher.update(checksum.as_bytes());
-    }
-    hex(&hasher.finalize())
-}
-
 #[cfg(feature = "checksum")]
 fn hex(bytes: &[u8]) -> String {
     use std::fmt::Write;
@@ -352,12 +331,5 @@ mod tests {
             checksum("abc"),
             "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
         );
-    }
-
-    #[cfg(feature = "checksum")]
-    #[test]
-    fn fingerprint_joins_pairs_in_order() {
-        assert_eq!(fingerprint([(1, "aa"), (20, "bb")]), checksum("1:aa,20:bb"),);
-        assert_eq!(fingerprint([]), checksum(""));
     }
 }

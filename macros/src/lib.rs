@@ -17,7 +17,8 @@ pub fn embed_migrations(input: TokenStream) -> TokenStream {
     };
     // The override exists for compile-fail tests only: trybuild builds them in a crate
     // of its own under target/, away from their fixture folders.
-    let manifest_dir = std::env::var_os("__PGSTRATA_TEST_MANIFEST_DIR").or_else(|| std::env::var_os("CARGO_MANIFEST_DIR"));
+    let manifest_dir = std::env::var_os("__PGSTRATA_TEST_MANIFEST_DIR")
+        .or_else(|| std::env::var_os("CARGO_MANIFEST_DIR"));
     let Some(manifest_dir) = manifest_dir else {
         return syn::Error::new(
             lit.span(),

@@ -6,9 +6,9 @@ use std::time::Duration;
 
 use pgstrata_core::{Migration, Span, Transaction};
 
-use crate::conn::{rows, Conn};
+use crate::conn::Conn;
 use crate::error::{Error, ErrorKind, StatementInfo};
-use crate::history::{parse_i64, quote_literal, HistoryTable};
+use crate::history::{quote_literal, HistoryTable};
 use crate::report::AppliedMigration;
 
 /// Timeouts the runner applies to every migration that has none of its own.
@@ -41,22 +41,30 @@ fn body(m: &Migration) -> (&str, usize) {
     }
 }
 
-/// Applies transactional migrations in one message each (or all in one message with
-/// `grouped`): `BEGIN; SET LOCAL ...; <sql>; INSERT INTO history ...; COMMIT`.
+/// Applies transactional migrations: one message per migration, or, with `grouped`,
+/// all of them in one transaction.
 ///
-/// The history row commits with the migration, so a crash at any point leaves either
-/// both or neither.
+/// Alone: `BEGIN; SET LOCAL ...; <sql>; INSERT INTO history ... RETURNING; COMMIT` in one
+/// message, one round trip. The history row commits with the migration, so a crash at
+/// any point leaves either both or neither; the server measures the duration
+/// (`statement_timestamp()` is when the message arrived).
+///
+/// Grouped: one message with every migration between `clock_timestamp()` marks, then
+/// one multi-row `INSERT` and `COMMIT`: two round trips for the whole group.
 pub(crate) async fn transactional<C: Conn>(
     conn: &mut C,
     table: &HistoryTable,
     group: &[&Migration],
     timeouts: &Timeouts,
 ) -> Result<Vec<AppliedMigration>, Error> {
+    let grouped = group.len() > 1;
     let mut sql = String::from("BEGIN;\n");
     let mut pieces = Vec::with_capacity(group.len());
     for m in group {
         set_timeouts(&mut sql, m, timeouts, true);
-        sql.push_str("SELECT set_config('pgstrata.started', clock_timestamp()::text, true);\n");
+        if grouped {
+            sql.push_str(MARK);
+        }
         let (text, up_offset) = body(m);
         let char_start = sql.chars().count();
         sql.push_str(text);
@@ -68,31 +76,114 @@ pub(crate) async fn transactional<C: Conn>(
         });
         // A trailing `--` comment without a newline would swallow what follows.
         sql.push_str("\n;\n");
+    }
+    if grouped {
+        sql.push_str(MARK);
+    } else {
+        let m = group[0];
         let _ = writeln!(
             sql,
             "INSERT INTO {} (version, name, checksum, execution_ms) VALUES ({}, {}, {}, \
-             (extract(epoch FROM clock_timestamp() - current_setting('pgstrata.started')::timestamptz) * 1000)::bigint);",
+             (extract(epoch FROM clock_timestamp() - statement_timestamp()) * 1000)::bigint) \
+             RETURNING execution_ms::text AS pgstrata_ms;\nCOMMIT;",
             table.sql(),
             m.version(),
             quote_literal(m.name()),
             quote_literal(m.checksum()),
         );
     }
-    sql.push_str("COMMIT;");
-    if let Err(e) = conn.batch(&sql).await {
-        // The transaction is aborted (or the connection is gone): roll back whatever is
-        // left, and report the statement from the server's position.
-        let _ = conn.batch("ROLLBACK").await;
-        let err = locate(e, &pieces, group);
-        if err.statement().is_none() && err.as_db_error().is_some() {
-            if let Some(found) = replay(conn, group, timeouts).await {
-                return Err(found);
+    let messages = match conn.simple(&sql).await {
+        Ok(m) => m,
+        Err(e) => {
+            // The transaction is aborted (or the connection is gone): roll back whatever
+            // is left, and report the statement from the server's position.
+            let _ = conn.batch("ROLLBACK").await;
+            let err = locate(e, &pieces, group);
+            if err.statement().is_none() && err.as_db_error().is_some() {
+                if let Some(found) = replay(conn, group, timeouts).await {
+                    return Err(found);
+                }
             }
+            return Err(err);
         }
-        return Err(err);
+    };
+    let values = tagged(
+        messages,
+        if grouped {
+            "pgstrata_mark"
+        } else {
+            "pgstrata_ms"
+        },
+    );
+    if !grouped {
+        let ms = values
+            .first()
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(0);
+        let m = group[0];
+        return Ok(vec![AppliedMigration {
+            version: m.version(),
+            name: m.name().to_string(),
+            duration: Duration::from_millis(ms),
+        }]);
     }
-    let versions: Vec<String> = group.iter().map(|m| m.version().to_string()).collect();
-    durations(conn, table, group, &versions).await
+    let marks: Vec<f64> = values.iter().filter_map(|v| v.parse().ok()).collect();
+    let mut out = Vec::with_capacity(group.len());
+    let mut insert = format!(
+        "INSERT INTO {} (version, name, checksum, execution_ms) VALUES ",
+        table.sql()
+    );
+    for (i, m) in group.iter().enumerate() {
+        let secs = match (marks.get(i), marks.get(i + 1)) {
+            (Some(a), Some(b)) if b >= a => b - a,
+            _ => 0.0,
+        };
+        let duration = Duration::from_secs_f64(secs);
+        if i > 0 {
+            insert.push_str(", ");
+        }
+        let _ = write!(
+            insert,
+            "({}, {}, {}, {})",
+            m.version(),
+            quote_literal(m.name()),
+            quote_literal(m.checksum()),
+            duration.as_millis()
+        );
+        out.push(AppliedMigration {
+            version: m.version(),
+            name: m.name().to_string(),
+            duration,
+        });
+    }
+    insert.push_str(";\nCOMMIT;");
+    if let Err(e) = conn.batch(&insert).await {
+        let _ = conn.batch("ROLLBACK").await;
+        return Err(Error::db(
+            "recording the grouped migrations failed; none was applied",
+            e,
+        ));
+    }
+    Ok(out)
+}
+
+/// A timestamp mark between grouped migrations, as seconds since the epoch.
+const MARK: &str = "SELECT extract(epoch FROM clock_timestamp())::text AS pgstrata_mark;\n";
+
+/// The values of the rows whose single column is named `tag`, in order: the runner's
+/// own rows among any a migration's statements return.
+fn tagged(messages: Vec<tokio_postgres::SimpleQueryMessage>, tag: &str) -> Vec<String> {
+    messages
+        .into_iter()
+        .filter_map(|m| match m {
+            tokio_postgres::SimpleQueryMessage::Row(r)
+                if r.columns().len() == 1 && r.columns()[0].name() == tag =>
+            {
+                r.get(0).map(str::to_string)
+            }
+            _ => None,
+        })
+        .collect()
 }
 
 /// Finds the failing statement of an error PostgreSQL gave no position for (a constraint
@@ -138,35 +229,6 @@ async fn replay<C: Conn>(conn: &mut C, group: &[&Migration], timeouts: &Timeouts
     }
     let _ = conn.batch("ROLLBACK").await;
     found
-}
-
-/// Reads back the server-measured durations of what was just applied.
-async fn durations<C: Conn>(
-    conn: &mut C,
-    table: &HistoryTable,
-    group: &[&Migration],
-    versions: &[String],
-) -> Result<Vec<AppliedMigration>, Error> {
-    let sql = format!(
-        "SELECT version, execution_ms FROM {} WHERE version IN ({}) ORDER BY version",
-        table.sql(),
-        versions.join(",")
-    );
-    let rows = rows(
-        conn.simple(&sql)
-            .await
-            .map_err(|e| Error::db("cannot read the history table", e))?,
-    );
-    let mut out = Vec::with_capacity(group.len());
-    for (m, r) in group.iter().zip(rows.iter()) {
-        let ms = parse_i64(r.get(1), "execution_ms")?;
-        out.push(AppliedMigration {
-            version: m.version(),
-            name: m.name().to_string(),
-            duration: Duration::from_millis(u64::try_from(ms).unwrap_or(0)),
-        });
-    }
-    Ok(out)
 }
 
 /// Applies a migration that cannot run in a transaction, statement by statement.

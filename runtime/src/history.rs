@@ -144,23 +144,18 @@ pub(crate) fn parse_i64(v: Option<&str>, what: &str) -> Result<i64, Error> {
     })
 }
 
-/// The one-round-trip check: is every embedded migration applied, unchanged, with no
-/// failed or unknown rows? The server computes the same fingerprint the build did.
+/// The one-round-trip check: is every migration of `list` applied, unchanged, with no
+/// failed or unknown rows? `Ok(None)` when the table does not exist.
 ///
-/// `Ok(None)` when the table does not exist.
+/// A plain unordered read of three columns, compared here: on a fresh connection it
+/// costs less than any server-side digest, whose function lookups hit a cold catalog
+/// cache.
 pub(crate) async fn up_to_date<C: Conn>(
     conn: &mut C,
     table: &HistoryTable,
-    count: usize,
-    fingerprint: &str,
+    list: &[pgstrata_core::Migration],
 ) -> Result<Option<bool>, Error> {
-    let sql = format!(
-        "SELECT count(*), \
-           encode(sha256(convert_to(coalesce(string_agg(version::text || ':' || checksum, ',' ORDER BY version), ''), 'UTF8')), 'hex'), \
-           count(*) FILTER (WHERE state <> 'applied') \
-         FROM {}",
-        table.sql()
-    );
+    let sql = format!("SELECT version, checksum, state FROM {}", table.sql());
     let messages = match conn.simple(&sql).await {
         Ok(m) => m,
         Err(e) if is_missing(&e) => return Ok(None),
@@ -172,18 +167,26 @@ pub(crate) async fn up_to_date<C: Conn>(
         }
     };
     let rows = rows(messages);
-    let Some(r) = rows.first() else {
-        return Err(Error::new(
-            ErrorKind::Protocol,
-            "the history check returned no row",
+    if rows.len() != list.len() {
+        return Ok(Some(false));
+    }
+    let mut applied: Vec<(i64, &str)> = Vec::with_capacity(rows.len());
+    for r in &rows {
+        if r.get(2) != Some("applied") {
+            return Ok(Some(false));
+        }
+        applied.push((
+            parse_i64(r.get(0), "history version")?,
+            r.get(1).unwrap_or_default(),
         ));
-    };
-    let n = parse_i64(r.get(0), "history count")?;
-    let not_applied = parse_i64(r.get(2), "history state count")?;
+    }
+    applied.sort_unstable_by_key(|a| a.0);
+    // `list` is sorted by version too.
     Ok(Some(
-        usize::try_from(n).is_ok_and(|n| n == count)
-            && r.get(1) == Some(fingerprint)
-            && not_applied == 0,
+        applied
+            .iter()
+            .zip(list)
+            .all(|(a, m)| a.0 == m.version() && a.1 == m.checksum()),
     ))
 }
 

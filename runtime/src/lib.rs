@@ -15,7 +15,7 @@
 //! ```
 //!
 //! Guarantees:
-//! - Nothing to do costs one round trip returning one row, with no lock taken.
+//! - Nothing to do costs one round trip, with no lock taken.
 //! - Exactly once under concurrent starts: an advisory lock, taken by polling, before
 //!   the history is read again and anything is applied.
 //! - Each migration and its history row commit in one transaction, unless the migration
@@ -53,18 +53,14 @@ pub const DEFAULT_TABLE: &str = "pgstrata_migrations";
 #[derive(Clone, Debug)]
 pub struct Migrations {
     list: Cow<'static, [Migration]>,
-    /// SHA-256 over `version:checksum` pairs, computed at build time; lets the runner
-    /// confirm an up-to-date database with one short row.
-    fingerprint: Option<Cow<'static, str>>,
 }
 
 impl Migrations {
     /// Used by `embed_migrations!`.
     #[doc(hidden)]
-    pub const fn __embedded(list: &'static [Migration], fingerprint: &'static str) -> Migrations {
+    pub const fn __embedded(list: &'static [Migration]) -> Migrations {
         Migrations {
             list: Cow::Borrowed(list),
-            fingerprint: Some(Cow::Borrowed(fingerprint)),
         }
     }
 
@@ -87,7 +83,6 @@ impl Migrations {
         }
         Ok(Migrations {
             list: Cow::Owned(list),
-            fingerprint: None,
         })
     }
 
@@ -299,9 +294,9 @@ impl<'m> Runner<'m> {
             ..self.plan
         };
 
-        // 1. Nothing to do? One round trip, one row.
-        if let (Some(fp), None, false) = (&self.migrations.fingerprint, self.target, self.dry_run) {
-            if history::up_to_date(conn, &table, list.len(), fp).await? == Some(true) {
+        // 1. Nothing to do? One round trip.
+        if let (None, false) = (self.target, self.dry_run) {
+            if history::up_to_date(conn, &table, list).await? == Some(true) {
                 tracing::debug!(count = list.len(), "pgstrata: database is up to date");
                 return Ok(Report {
                     already_applied: list.len(),

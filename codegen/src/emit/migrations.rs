@@ -15,8 +15,6 @@ use crate::source::Source;
 /// by a proc-macro on stable Rust: the build-script helper covers that.
 pub fn migrations_static(sources: &[Source], migrations: &[Migration]) -> TokenStream {
     let items = migrations.iter().map(migration);
-    let fingerprint =
-        pgstrata_core::fingerprint(migrations.iter().map(|m| (m.version(), m.checksum())));
     let mut paths: Vec<String> = Vec::new();
     for s in sources {
         paths.push(s.up.path.display().to_string());
@@ -36,7 +34,7 @@ pub fn migrations_static(sources: &[Source], migrations: &[Migration]) -> TokenS
         /// [`run_blocking`](::pgstrata::Migrations::run_blocking) (postgres).
         pub static MIGRATIONS: ::pgstrata::Migrations = {
             static LIST: [::pgstrata::__private::Migration; #count] = [#(#items),*];
-            ::pgstrata::Migrations::__embedded(&LIST, #fingerprint)
+            ::pgstrata::Migrations::__embedded(&LIST)
         };
         #(const _: &[u8] = ::core::include_bytes!(#paths);)*
     }

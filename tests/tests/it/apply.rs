@@ -46,8 +46,8 @@ fn applies_then_a_second_run_applies_nothing() {
 }
 
 #[test]
-fn embedded_fast_path_confirms_up_to_date_without_lock() {
-    // The project's own migrations, embedded by the macro, carry a build-time fingerprint.
+fn embedded_migrations_confirm_up_to_date_without_lock() {
+    // The project's own migrations, embedded by the macro.
     mod db {
         pgstrata::embed_migrations!("../migrations");
     }

@@ -1,0 +1,3 @@
+fn main() {
+    pgstrata_codegen::Builder::new("../migrations/sqlx").watch().unwrap();
+}

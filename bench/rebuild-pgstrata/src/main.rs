@@ -1,0 +1,6 @@
+mod db {
+    pgstrata::embed_migrations!("../migrations/sqlx");
+}
+fn main() {
+    println!("{}", db::MIGRATIONS.len());
+}

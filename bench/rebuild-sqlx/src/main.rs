@@ -1,0 +1,4 @@
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/sqlx");
+fn main() {
+    println!("{}", MIGRATOR.iter().count());
+}

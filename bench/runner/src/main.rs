@@ -1,0 +1,298 @@
+//! pgstrata beside refinery and sqlx on the same 1000 generated migrations, against the
+//! same server, in one run. Prints medians and ratios; absolute times move ~25% between
+//! runs on the reference machines, ratios within one run do not.
+//!
+//! `bench-runner all` runs every scenario; `bench-runner apply TOOL URL` is the child
+//! process of the concurrent-start scenario. Each timed run gets a new database; all are
+//! dropped at the end.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+mod pg {
+    pgstrata::embed_migrations!("../migrations/sqlx");
+}
+mod refinery_embedded {
+    refinery::embed_migrations!("../migrations/refinery");
+}
+static SQLX: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/sqlx");
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Tool {
+    /// Each migration's SQL as one message in its own transaction; no history.
+    Floor,
+    /// All the SQL as one message in one transaction; no history.
+    FloorGrouped,
+    Pgstrata,
+    PgstrataGrouped,
+    Refinery,
+    Sqlx,
+}
+
+impl Tool {
+    fn name(self) -> &'static str {
+        match self {
+            Tool::Floor => "floor",
+            Tool::FloorGrouped => "floor-grouped",
+            Tool::Pgstrata => "pgstrata",
+            Tool::PgstrataGrouped => "pgstrata-grouped",
+            Tool::Refinery => "refinery",
+            Tool::Sqlx => "sqlx",
+        }
+    }
+
+    fn parse(s: &str) -> Option<Tool> {
+        [Tool::Floor, Tool::FloorGrouped, Tool::Pgstrata, Tool::PgstrataGrouped, Tool::Refinery, Tool::Sqlx]
+            .into_iter()
+            .find(|t| t.name() == s)
+    }
+}
+
+fn rt() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread().enable_all().build().expect("tokio runtime")
+}
+
+/// Connects (not timed), then times one run of `tool`.
+fn timed_run(tool: Tool, url: &str) -> Result<Duration, String> {
+    match tool {
+        Tool::Refinery => {
+            let mut c = postgres::Client::connect(url, postgres::NoTls).map_err(|e| e.to_string())?;
+            let t = Instant::now();
+            refinery_embedded::migrations::runner().run(&mut c).map_err(|e| e.to_string())?;
+            Ok(t.elapsed())
+        }
+        Tool::Sqlx => rt().block_on(async {
+            use sqlx::Connection;
+            let mut c = sqlx::PgConnection::connect(url).await.map_err(|e| e.to_string())?;
+            let t = Instant::now();
+            SQLX.run(&mut c).await.map_err(|e| e.to_string())?;
+            Ok(t.elapsed())
+        }),
+        _ => rt().block_on(async {
+            let mut c = pgstrata_testkit::connect(url).await.map_err(|e| e.to_string())?;
+            let t = Instant::now();
+            match tool {
+                Tool::Pgstrata => pg::MIGRATIONS.run(&mut c).await.map(|_| ()).map_err(|e| e.to_string())?,
+                Tool::PgstrataGrouped => {
+                    pg::MIGRATIONS.runner().grouped(true).run(&mut c).await.map(|_| ()).map_err(|e| e.to_string())?
+                }
+                Tool::Floor => {
+                    for m in pg::MIGRATIONS.iter() {
+                        c.batch_execute(&format!("BEGIN;\n{}\n;COMMIT;", m.up())).await.map_err(|e| e.to_string())?;
+                    }
+                }
+                Tool::FloorGrouped => {
+                    let mut all = String::from("BEGIN;\n");
+                    for m in pg::MIGRATIONS.iter() {
+                        all.push_str(m.up());
+                        all.push_str("\n;\n");
+                    }
+                    all.push_str("COMMIT;");
+                    c.batch_execute(&all).await.map_err(|e| e.to_string())?;
+                }
+                _ => unreachable!(),
+            }
+            Ok(t.elapsed())
+        }),
+    }
+}
+
+struct Dbs {
+    admin: String,
+    names: Vec<String>,
+}
+
+impl Dbs {
+    fn create(&mut self, label: &str) -> String {
+        let name = format!("bench_{label}_{}_{}", std::process::id(), self.names.len());
+        let mut c = postgres::Client::connect(&self.admin, postgres::NoTls).expect("admin connection");
+        c.batch_execute(&format!("CREATE DATABASE \"{name}\"")).expect("create database");
+        self.names.push(name.clone());
+        pgstrata_testkit::with_database(&self.admin, &name)
+    }
+
+    fn drop_all(&mut self) {
+        if let Ok(mut c) = postgres::Client::connect(&self.admin, postgres::NoTls) {
+            for n in self.names.drain(..) {
+                let _ = c.batch_execute(&format!("DROP DATABASE IF EXISTS \"{n}\" WITH (FORCE)"));
+            }
+        }
+    }
+}
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.3} ms", d.as_secs_f64() * 1000.0)
+}
+
+fn secs(d: Duration) -> String {
+    format!("{:.3} s", d.as_secs_f64())
+}
+
+fn ratio(a: Duration, b: Duration) -> String {
+    format!("{:.2}x", a.as_secs_f64() / b.as_secs_f64())
+}
+
+fn env_usize(name: &str, default: usize) -> usize {
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    match args.get(1).map(String::as_str) {
+        Some("apply") => {
+            let tool = args.get(2).and_then(|t| Tool::parse(t)).expect("tool");
+            let url = args.get(3).expect("url");
+            match timed_run(tool, url) {
+                Ok(_) => std::process::exit(0),
+                Err(e) => {
+                    eprintln!("{e}");
+                    std::process::exit(1)
+                }
+            }
+        }
+        Some("all") | None => all(),
+        Some(other) => {
+            eprintln!("usage: bench-runner [all | apply TOOL URL] (got {other})");
+            std::process::exit(2)
+        }
+    }
+}
+
+fn all() {
+    let server = pgstrata_testkit::server();
+    let mut dbs = Dbs { admin: server.admin_url.clone(), names: Vec::new() };
+    let rounds = env_usize("BENCH_ROUNDS", 5);
+    let n = pg::MIGRATIONS.len();
+    println!("pgstrata benchmark: {n} migrations, {rounds} rounds, server {}", if server.throwaway { "throwaway (fsync off)" } else { "DATABASE_URL" });
+
+    // Cold apply: interleaved per round so drift hits every tool alike.
+    let tools = [Tool::Floor, Tool::Pgstrata, Tool::Refinery, Tool::Sqlx, Tool::FloorGrouped, Tool::PgstrataGrouped];
+    let mut cold: Vec<Vec<Duration>> = vec![Vec::new(); tools.len()];
+    for _ in 0..rounds {
+        for (i, t) in tools.iter().enumerate() {
+            let url = dbs.create(&format!("cold_{}", t.name().replace('-', "_")));
+            cold[i].push(timed_run(*t, &url).unwrap_or_else(|e| panic!("{}: {e}", t.name())));
+        }
+    }
+    let cold: Vec<Duration> = cold.into_iter().map(median).collect();
+    println!("\n## cold apply into an empty database (median of {rounds})");
+    for (t, d) in tools.iter().zip(&cold) {
+        println!("  {:<18} {}", t.name(), secs(*d));
+    }
+    println!("  pgstrata / floor (tx per migration)        = {}", ratio(cold[1], cold[0]));
+    println!("  pgstrata-grouped / floor-grouped            = {}", ratio(cold[5], cold[4]));
+    println!("  pgstrata / refinery = {}, pgstrata / sqlx = {}", ratio(cold[1], cold[2]), ratio(cold[1], cold[3]));
+
+    // Warm start: everything applied, nothing to do, timed inside the process.
+    let warm_iters = env_usize("BENCH_WARM", 30);
+    println!("\n## warm start, nothing to do (median of {warm_iters}, in-process, connection excluded)");
+    let mut warm = Vec::new();
+    for t in [Tool::Pgstrata, Tool::Refinery, Tool::Sqlx] {
+        let url = dbs.create(&format!("warm_{}", t.name()));
+        timed_run(t, &url).unwrap_or_else(|e| panic!("{}: {e}", t.name()));
+        let times: Vec<Duration> = (0..warm_iters).map(|_| timed_run(t, &url).expect("warm run")).collect();
+        let m = median(times);
+        println!("  {:<18} {}", t.name(), ms(m));
+        warm.push(m);
+    }
+    let faster_peer = warm[1].min(warm[2]);
+    println!("  pgstrata / faster peer = {} (goal: at most 0.50x)", ratio(warm[0], faster_peer));
+
+    // Concurrent starts: N processes at once against an empty database.
+    let exe = std::env::current_exe().expect("current exe");
+    println!("\n## concurrent starts against an empty database (processes that succeeded)");
+    for procs in [8usize, 32] {
+        let mut line = format!("  {procs:>2} processes:");
+        for t in [Tool::Pgstrata, Tool::Refinery, Tool::Sqlx] {
+            let url = dbs.create(&format!("conc{procs}_{}", t.name()));
+            let started = Instant::now();
+            let children: Vec<_> = (0..procs)
+                .map(|_| {
+                    Command::new(&exe)
+                        .args(["apply", t.name(), &url])
+                        .stdout(Stdio::null())
+                        .stderr(Stdio::null())
+                        .spawn()
+                        .expect("spawn")
+                })
+                .collect();
+            let ok = children.into_iter().filter_map(|mut c| c.wait().ok()).filter(|s| s.success()).count();
+            let elapsed = started.elapsed();
+            let applied = history_count(&url, t);
+            line.push_str(&format!("  {} {ok}/{procs} ({} history rows, {})", t.name(), applied, secs(elapsed)));
+        }
+        println!("{line}");
+    }
+    dbs.drop_all();
+
+    rebuilds();
+}
+
+fn history_count(url: &str, t: Tool) -> String {
+    let table = match t {
+        Tool::Refinery => "refinery_schema_history",
+        Tool::Sqlx => "_sqlx_migrations",
+        _ => "pgstrata_migrations",
+    };
+    let Ok(mut c) = postgres::Client::connect(url, postgres::NoTls) else { return "?".into() };
+    c.query_one(&format!("SELECT count(*) FROM {table}"), &[])
+        .map(|r| r.get::<_, i64>(0).to_string())
+        .unwrap_or_else(|_| "no".into())
+}
+
+/// `cargo build --release` of a crate that embeds the migrations, after editing one
+/// migration, and whether adding a file rebuilds at all.
+fn rebuilds() {
+    let bench = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let rounds = env_usize("BENCH_REBUILD_ROUNDS", 3);
+    println!("\n## incremental `cargo build --release` after editing one migration (median of {rounds})");
+    let mut results = Vec::new();
+    for (tool, folder, file) in [
+        ("pgstrata", "sqlx", "500_m500.sql"),
+        ("sqlx", "sqlx", "500_m500.sql"),
+        ("refinery", "refinery", "V500__m500.sql"),
+    ] {
+        let krate = format!("rebuild-{tool}");
+        let path = bench.join("migrations").join(folder).join(file);
+        let original = std::fs::read_to_string(&path).expect("migration 500");
+        build(&bench, &krate); // warm
+        let mut times = Vec::new();
+        for r in 0..rounds {
+            std::fs::write(&path, format!("{original}-- edit {r}\n")).expect("edit");
+            let (d, _) = build(&bench, &krate);
+            times.push(d);
+        }
+        std::fs::write(&path, &original).expect("restore");
+        let m = median(times);
+        // Adding a file: does the crate rebuild?
+        let (_, _) = build(&bench, &krate);
+        let added: PathBuf = bench.join("migrations").join(folder).join(if folder == "refinery" { "V100000__added.sql" } else { "100000_added.sql" });
+        std::fs::write(&added, "CREATE TABLE added_later (id int);\n").expect("add");
+        let (_, out) = build(&bench, &krate);
+        let rebuilt = out.contains(&format!("Compiling {krate}"));
+        std::fs::remove_file(&added).expect("remove");
+        build(&bench, &krate);
+        println!("  {tool:<10} {}   adding a file rebuilds: {}", secs(m), if rebuilt { "yes" } else { "no" });
+        results.push(m);
+    }
+    println!("  pgstrata / sqlx = {}, pgstrata / refinery = {}", ratio(results[0], results[1]), ratio(results[0], results[2]));
+}
+
+fn build(dir: &Path, krate: &str) -> (Duration, String) {
+    let t = Instant::now();
+    let out = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+        .args(["build", "--release", "-p", krate])
+        .current_dir(dir)
+        .output()
+        .expect("cargo");
+    let d = t.elapsed();
+    let text = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "building {krate} failed:\n{text}");
+    (d, text)
+}

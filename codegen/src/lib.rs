@@ -16,6 +16,9 @@
 pub mod diag;
 pub mod emit;
 pub mod migration;
+pub mod opaque;
+pub mod pgtype;
+pub mod replay;
 pub mod source;
 pub mod split;
 
@@ -28,6 +31,18 @@ use proc_macro2::TokenStream;
 pub use build::{BuildError, Builder};
 pub use diag::{Diagnostic, Errors};
 pub use migration::load;
+pub use pgstrata_core::catalog::Catalog;
+
+/// Replays the migrations of `dir` into the schema model: the catalog the generated
+/// types come from.
+///
+/// # Errors
+/// Every problem found in the folder, and every statement that cannot be modelled.
+pub fn catalog(dir: impl AsRef<Path>) -> Result<Catalog, Errors> {
+    let dir = dir.as_ref();
+    let sources = source::discover(dir, &dir.display().to_string())?;
+    replay::replay(&sources)
+}
 
 /// Reads the migrations folder `dir` (relative to `manifest_dir`, as written in the
 /// macro call) and returns the code `embed_migrations!` expands to.

@@ -56,8 +56,8 @@ pub fn directives(sql: &SqlText, errors: &mut Errors) -> Directives {
         let Some(directive) = text.strip_prefix("pgstrata:") else {
             continue;
         };
-        if directive.starts_with("allow(") {
-            // Lint suppressions sit beside the statement they concern.
+        if directive.starts_with("allow(") || directive.starts_with("replay") {
+            // Lint suppressions and replay descriptions sit beside their statement.
             continue;
         }
         if c.after_first_statement {

@@ -3,7 +3,8 @@
 
 use pgstrata_core::catalog::ColumnType;
 use sqlparser::ast::{
-    ArrayElemTypeDef, CharacterLength, DataType, ExactNumberInfo, GeometricTypeKind, ObjectName, TimezoneInfo,
+    ArrayElemTypeDef, CharacterLength, DataType, ExactNumberInfo, GeometricTypeKind, ObjectName,
+    TimezoneInfo,
 };
 
 /// How a serial pseudo-type expands.
@@ -16,12 +17,29 @@ pub enum Written {
     /// A built-in type, fully spelled.
     Builtin(ColumnType, Option<Serial>),
     /// A name to resolve against the catalog (enum, domain, composite, table row type,
-    /// or an extension's type): (schema if written, name, array, modifier).
-    Named { schema: Option<String>, name: String, array: bool, modifier: Option<String> },
+    /// or an extension's type).
+    Named {
+        /// The schema, when written.
+        schema: Option<String>,
+        /// The type's name, folded.
+        name: String,
+        /// Whether it is an array of that type.
+        array: bool,
+        /// The modifier, as `(...)`.
+        modifier: Option<String>,
+    },
 }
 
 fn builtin(name: &str, modifier: Option<String>) -> Written {
-    Written::Builtin(ColumnType { schema: None, name: name.to_string(), modifier, array: false }, None)
+    Written::Builtin(
+        ColumnType {
+            schema: None,
+            name: name.to_string(),
+            modifier,
+            array: false,
+        },
+        None,
+    )
 }
 
 fn paren(n: Option<u64>) -> Option<String> {
@@ -45,7 +63,10 @@ fn numeric(info: &ExactNumberInfo) -> Option<String> {
 
 fn time(name: &str, p: &Option<u64>, tz: &TimezoneInfo) -> Written {
     let with = matches!(tz, TimezoneInfo::WithTimeZone | TimezoneInfo::Tz);
-    builtin(&format!("{name} with{} time zone", if with { "" } else { "out" }), paren(*p))
+    builtin(
+        &format!("{name} with{} time zone", if with { "" } else { "out" }),
+        paren(*p),
+    )
 }
 
 /// Folds an identifier as PostgreSQL does: unquoted names are lower-cased.
@@ -71,10 +92,13 @@ pub fn parts(name: &ObjectName) -> Vec<String> {
 /// Maps a written type. `Err` names a type the model cannot represent.
 pub fn written(dt: &DataType) -> Result<Written, String> {
     Ok(match dt {
-        DataType::Character(l) | DataType::Char(l) => builtin("character", char_len(l).or(Some("(1)".into()))),
-        DataType::CharacterVarying(l) | DataType::CharVarying(l) | DataType::Varchar(l) | DataType::Nvarchar(l) => {
-            builtin("character varying", char_len(l))
+        DataType::Character(l) | DataType::Char(l) => {
+            builtin("character", char_len(l).or(Some("(1)".into())))
         }
+        DataType::CharacterVarying(l)
+        | DataType::CharVarying(l)
+        | DataType::Varchar(l)
+        | DataType::Nvarchar(l) => builtin("character varying", char_len(l)),
         DataType::Uuid => builtin("uuid", None),
         DataType::Text => builtin("text", None),
         DataType::Bytea => builtin("bytea", None),
@@ -82,14 +106,18 @@ pub fn written(dt: &DataType) -> Result<Written, String> {
         DataType::JSONB => builtin("jsonb", None),
         DataType::Bool | DataType::Boolean => builtin("boolean", None),
         DataType::Date => builtin("date", None),
-        DataType::Numeric(i) | DataType::Decimal(i) | DataType::Dec(i) => builtin("numeric", numeric(i)),
+        DataType::Numeric(i) | DataType::Decimal(i) | DataType::Dec(i) => {
+            builtin("numeric", numeric(i))
+        }
         DataType::Float(ExactNumberInfo::Precision(p)) if *p <= 24 => builtin("real", None),
         DataType::Float(_) => builtin("double precision", None),
         DataType::Int2(_) | DataType::SmallInt(_) => builtin("smallint", None),
         DataType::Int(_) | DataType::Int4(_) | DataType::Integer(_) => builtin("integer", None),
         DataType::Int8(_) | DataType::BigInt(_) => builtin("bigint", None),
         DataType::Float4 | DataType::Real => builtin("real", None),
-        DataType::Float8 | DataType::DoublePrecision | DataType::Double(_) => builtin("double precision", None),
+        DataType::Float8 | DataType::DoublePrecision | DataType::Double(_) => {
+            builtin("double precision", None)
+        }
         DataType::Time(p, tz) => time("time", p, tz),
         DataType::Timestamp(p, tz) => time("timestamp", p, tz),
         DataType::Interval { .. } => builtin("interval", None),
@@ -117,11 +145,27 @@ pub fn written(dt: &DataType) -> Result<Written, String> {
                 t.array = true;
                 Written::Builtin(t, None)
             }
-            Written::Builtin(_, Some(_)) => return Err("arrays of serial types do not exist".into()),
-            Written::Named { schema, name, modifier, .. } => Written::Named { schema, name, array: true, modifier },
+            Written::Builtin(_, Some(_)) => {
+                return Err("arrays of serial types do not exist".into())
+            }
+            Written::Named {
+                schema,
+                name,
+                modifier,
+                ..
+            } => Written::Named {
+                schema,
+                name,
+                array: true,
+                modifier,
+            },
         },
         DataType::Custom(name, modifiers) => custom(name, modifiers)?,
-        other => return Err(format!("type {other} is not a PostgreSQL type pgstrata knows")),
+        other => {
+            return Err(format!(
+                "type {other} is not a PostgreSQL type pgstrata knows"
+            ))
+        }
     })
 }
 
@@ -152,19 +196,25 @@ fn custom(name: &ObjectName, modifiers: &[String]) -> Result<Written, String> {
             "timetz" => return Ok(builtin("time with time zone", modifier)),
             "decimal" => Some("numeric"),
             "varbit" => Some("bit varying"),
-            "inet" | "cidr" | "macaddr" | "macaddr8" | "money" | "xml" | "oid" | "name" | "jsonpath" | "int4range"
-            | "int8range" | "numrange" | "tsrange" | "tstzrange" | "daterange" | "regtype" | "regproc" | "pg_lsn"
-            | "txid_snapshot" | "pg_snapshot" | "point" | "line" | "lseg" | "box" | "path" | "polygon" | "circle"
-            | "tsvector" | "tsquery" | "interval" | "uuid" | "text" | "bytea" | "json" | "jsonb" | "date" => {
+            "inet" | "cidr" | "macaddr" | "macaddr8" | "money" | "xml" | "oid" | "name"
+            | "jsonpath" | "int4range" | "int8range" | "numrange" | "tsrange" | "tstzrange"
+            | "daterange" | "regtype" | "regproc" | "pg_lsn" | "txid_snapshot" | "pg_snapshot"
+            | "point" | "line" | "lseg" | "box" | "path" | "polygon" | "circle" | "tsvector"
+            | "tsquery" | "interval" | "uuid" | "text" | "bytea" | "json" | "jsonb" | "date" => {
                 Some(base.as_str())
             }
             _ => None,
         };
         if let Some(canonical) = alias {
-            return Ok(builtin(&canonical.to_string(), modifier));
+            return Ok(builtin(canonical, modifier));
         }
     }
-    Ok(Written::Named { schema, name: base, array: false, modifier })
+    Ok(Written::Named {
+        schema,
+        name: base,
+        array: false,
+        modifier,
+    })
 }
 
 #[cfg(test)]
@@ -175,11 +225,17 @@ mod tests {
 
     fn spell(ty: &str) -> String {
         let sql = format!("CREATE TABLE t (c {ty})");
-        let stmt = Parser::parse_sql(&PostgreSqlDialect {}, &sql).unwrap().remove(0);
-        let sqlparser::ast::Statement::CreateTable(ct) = stmt else { panic!() };
+        let stmt = Parser::parse_sql(&PostgreSqlDialect {}, &sql)
+            .unwrap()
+            .remove(0);
+        let sqlparser::ast::Statement::CreateTable(ct) = stmt else {
+            panic!()
+        };
         match written(&ct.columns[0].data_type).unwrap() {
             Written::Builtin(t, _) => t.format(),
-            Written::Named { name, array, .. } => format!("named {name}{}", if array { "[]" } else { "" }),
+            Written::Named { name, array, .. } => {
+                format!("named {name}{}", if array { "[]" } else { "" })
+            }
         }
     }
 

@@ -47,7 +47,10 @@ pub struct Enum {
     /// Labels in sort order.
     pub values: Vec<String>,
     /// `COMMENT ON TYPE`.
-    #[cfg_attr(feature = "serde", serde(default, skip_serializing_if = "Option::is_none"))]
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
     pub comment: Option<String>,
 }
 
@@ -67,7 +70,10 @@ pub struct Domain {
     /// The domain's default expression.
     pub default: Option<String>,
     /// `COMMENT ON DOMAIN`.
-    #[cfg_attr(feature = "serde", serde(default, skip_serializing_if = "Option::is_none"))]
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
     pub comment: Option<String>,
 }
 
@@ -82,7 +88,10 @@ pub struct Composite {
     /// Its attributes, in order (all nullable).
     pub attributes: Vec<Column>,
     /// `COMMENT ON TYPE`.
-    #[cfg_attr(feature = "serde", serde(default, skip_serializing_if = "Option::is_none"))]
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
     pub comment: Option<String>,
 }
 
@@ -91,13 +100,19 @@ pub struct Composite {
 #[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
 pub struct ColumnType {
     /// The schema of a user-defined type (`None` for built-in types).
-    #[cfg_attr(feature = "serde", serde(default, skip_serializing_if = "Option::is_none"))]
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
     pub schema: Option<String>,
     /// The base type's canonical name: `integer`, `character varying`,
     /// `timestamp without time zone`, or a user type's name as created.
     pub name: String,
     /// The type modifier as `format_type` prints it: `(255)`, `(12,2)`, `(3)`.
-    #[cfg_attr(feature = "serde", serde(default, skip_serializing_if = "Option::is_none"))]
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
     pub modifier: Option<String>,
     /// Whether it is an array (PostgreSQL does not record dimensions in the type).
     #[cfg_attr(feature = "serde", serde(default, skip_serializing_if = "is_false"))]
@@ -112,7 +127,12 @@ fn is_false(b: &bool) -> bool {
 impl ColumnType {
     /// A built-in type without modifier.
     pub fn builtin(name: &str) -> ColumnType {
-        ColumnType { schema: None, name: name.to_string(), modifier: None, array: false }
+        ColumnType {
+            schema: None,
+            name: name.to_string(),
+            modifier: None,
+            array: false,
+        }
     }
 
     /// The type as `format_type` spells it with `search_path = public`.
@@ -120,7 +140,13 @@ impl ColumnType {
         let mut s = match &self.schema {
             None => match (self.name.as_str(), &self.modifier) {
                 // The modifier goes before the time zone words.
-                ("timestamp without time zone" | "timestamp with time zone" | "time without time zone" | "time with time zone", Some(m)) => {
+                (
+                    "timestamp without time zone"
+                    | "timestamp with time zone"
+                    | "time without time zone"
+                    | "time with time zone",
+                    Some(m),
+                ) => {
                     let (head, tail) = self.name.split_once(' ').unwrap_or((&self.name, ""));
                     format!("{head}{m} {tail}")
                 }
@@ -138,7 +164,10 @@ impl ColumnType {
 
     /// The qualified name of a user-defined type.
     pub fn user_type(&self) -> Option<QualifiedName> {
-        self.schema.as_ref().map(|s| QualifiedName { schema: s.clone(), name: self.name.clone() })
+        self.schema.as_ref().map(|s| QualifiedName {
+            schema: s.clone(),
+            name: self.name.clone(),
+        })
     }
 }
 
@@ -149,7 +178,14 @@ pub struct Column {
     /// The name.
     pub name: String,
     /// The type.
-    #[cfg_attr(feature = "serde", serde(rename = "type", serialize_with = "ser_type", deserialize_with = "de_type"))]
+    #[cfg_attr(
+        feature = "serde",
+        serde(
+            rename = "type",
+            serialize_with = "ser_type",
+            deserialize_with = "de_type"
+        )
+    )]
     pub ty: ColumnType,
     /// Whether NULL is allowed.
     pub nullable: bool,
@@ -160,7 +196,10 @@ pub struct Column {
     /// The generation expression of a `GENERATED ALWAYS AS (...) STORED` column.
     pub generated: Option<String>,
     /// `COMMENT ON COLUMN`.
-    #[cfg_attr(feature = "serde", serde(default, skip_serializing_if = "Option::is_none"))]
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
     pub comment: Option<String>,
 }
 
@@ -269,8 +308,18 @@ pub struct Table {
     /// Policies.
     pub policies: Vec<Policy>,
     /// `COMMENT ON TABLE`.
-    #[cfg_attr(feature = "serde", serde(default, skip_serializing_if = "Option::is_none"))]
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
     pub comment: Option<String>,
+    /// Why the columns are not known (a `CREATE TABLE ... AS SELECT` the model cannot
+    /// resolve), with where it happened. `None` for a fully known table.
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
+    pub unresolved: Option<String>,
 }
 
 impl Table {
@@ -289,6 +338,7 @@ impl Table {
             force_row_level_security: false,
             policies: Vec::new(),
             comment: None,
+            unresolved: None,
         }
     }
 
@@ -312,19 +362,26 @@ pub struct View {
     /// `None` otherwise ("unresolved").
     pub columns: Option<Vec<Column>>,
     /// `COMMENT ON VIEW`.
-    #[cfg_attr(feature = "serde", serde(default, skip_serializing_if = "Option::is_none"))]
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
     pub comment: Option<String>,
 }
 
 impl Catalog {
     /// The table `schema.name`.
     pub fn table(&self, schema: &str, name: &str) -> Option<&Table> {
-        self.tables.iter().find(|t| t.schema == schema && t.name == name)
+        self.tables
+            .iter()
+            .find(|t| t.schema == schema && t.name == name)
     }
 
     /// The enum `schema.name`.
     pub fn enum_type(&self, schema: &str, name: &str) -> Option<&Enum> {
-        self.enums.iter().find(|e| e.schema == schema && e.name == name)
+        self.enums
+            .iter()
+            .find(|e| e.schema == schema && e.name == name)
     }
 }
 
@@ -333,8 +390,11 @@ impl Catalog {
 /// keyword).
 pub fn quote_ident(s: &str) -> String {
     let plain = !s.is_empty()
-        && s.bytes().next().is_some_and(|b| b.is_ascii_lowercase() || b == b'_')
-        && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+        && s.bytes()
+            .next()
+            .is_some_and(|b| b.is_ascii_lowercase() || b == b'_')
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
         && !RESERVED.contains(&s);
     if plain {
         s.to_string()
@@ -347,22 +407,170 @@ pub fn quote_ident(s: &str) -> String {
 /// (from `src/include/parser/kwlist.h`: RESERVED_KEYWORD, TYPE_FUNC_NAME_KEYWORD and
 /// COL_NAME_KEYWORD).
 const RESERVED: &[&str] = &[
-    "all", "analyse", "analyze", "and", "any", "array", "as", "asc", "asymmetric", "authorization", "between", "bigint",
-    "binary", "bit", "boolean", "both", "case", "cast", "char", "character", "check", "coalesce", "collate", "collation",
-    "column", "concurrently", "constraint", "create", "cross", "current_catalog", "current_date", "current_role",
-    "current_schema", "current_time", "current_timestamp", "current_user", "dec", "decimal", "default", "deferrable",
-    "desc", "distinct", "do", "else", "end", "except", "exists", "extract", "false", "fetch", "float", "for", "foreign",
-    "freeze", "from", "full", "grant", "greatest", "group", "grouping", "having", "ilike", "in", "initially", "inner",
-    "inout", "int", "integer", "intersect", "interval", "into", "is", "isnull", "join", "json", "json_array",
-    "json_arrayagg", "json_exists", "json_object", "json_objectagg", "json_query", "json_scalar", "json_serialize",
-    "json_table", "json_value", "lateral", "leading", "least", "left", "like", "limit", "localtime", "localtimestamp",
-    "merge_action", "national", "natural", "nchar", "none", "normalize", "not", "notnull", "null", "nullif", "numeric",
-    "offset", "on", "only", "or", "order", "out", "outer", "overlaps", "overlay", "placing", "position", "precision",
-    "primary", "real", "references", "returning", "right", "row", "select", "session_user", "setof", "similar",
-    "smallint", "some", "substring", "symmetric", "system_user", "table", "tablesample", "then", "time", "timestamp",
-    "to", "trailing", "treat", "trim", "true", "union", "unique", "user", "using", "values", "varchar", "variadic",
-    "verbose", "when", "where", "window", "with", "xmlattributes", "xmlconcat", "xmlelement", "xmlexists",
-    "xmlforest", "xmlnamespaces", "xmlparse", "xmlpi", "xmlroot", "xmlserialize", "xmltable",
+    "all",
+    "analyse",
+    "analyze",
+    "and",
+    "any",
+    "array",
+    "as",
+    "asc",
+    "asymmetric",
+    "authorization",
+    "between",
+    "bigint",
+    "binary",
+    "bit",
+    "boolean",
+    "both",
+    "case",
+    "cast",
+    "char",
+    "character",
+    "check",
+    "coalesce",
+    "collate",
+    "collation",
+    "column",
+    "concurrently",
+    "constraint",
+    "create",
+    "cross",
+    "current_catalog",
+    "current_date",
+    "current_role",
+    "current_schema",
+    "current_time",
+    "current_timestamp",
+    "current_user",
+    "dec",
+    "decimal",
+    "default",
+    "deferrable",
+    "desc",
+    "distinct",
+    "do",
+    "else",
+    "end",
+    "except",
+    "exists",
+    "extract",
+    "false",
+    "fetch",
+    "float",
+    "for",
+    "foreign",
+    "freeze",
+    "from",
+    "full",
+    "grant",
+    "greatest",
+    "group",
+    "grouping",
+    "having",
+    "ilike",
+    "in",
+    "initially",
+    "inner",
+    "inout",
+    "int",
+    "integer",
+    "intersect",
+    "interval",
+    "into",
+    "is",
+    "isnull",
+    "join",
+    "json",
+    "json_array",
+    "json_arrayagg",
+    "json_exists",
+    "json_object",
+    "json_objectagg",
+    "json_query",
+    "json_scalar",
+    "json_serialize",
+    "json_table",
+    "json_value",
+    "lateral",
+    "leading",
+    "least",
+    "left",
+    "like",
+    "limit",
+    "localtime",
+    "localtimestamp",
+    "merge_action",
+    "national",
+    "natural",
+    "nchar",
+    "none",
+    "normalize",
+    "not",
+    "notnull",
+    "null",
+    "nullif",
+    "numeric",
+    "offset",
+    "on",
+    "only",
+    "or",
+    "order",
+    "out",
+    "outer",
+    "overlaps",
+    "overlay",
+    "placing",
+    "position",
+    "precision",
+    "primary",
+    "real",
+    "references",
+    "returning",
+    "right",
+    "row",
+    "select",
+    "session_user",
+    "setof",
+    "similar",
+    "smallint",
+    "some",
+    "substring",
+    "symmetric",
+    "system_user",
+    "table",
+    "tablesample",
+    "then",
+    "time",
+    "timestamp",
+    "to",
+    "trailing",
+    "treat",
+    "trim",
+    "true",
+    "union",
+    "unique",
+    "user",
+    "using",
+    "values",
+    "varchar",
+    "variadic",
+    "verbose",
+    "when",
+    "where",
+    "window",
+    "with",
+    "xmlattributes",
+    "xmlconcat",
+    "xmlelement",
+    "xmlexists",
+    "xmlforest",
+    "xmlnamespaces",
+    "xmlparse",
+    "xmlpi",
+    "xmlroot",
+    "xmlserialize",
+    "xmltable",
 ];
 
 #[cfg(test)]
@@ -372,13 +580,33 @@ mod tests {
     #[test]
     fn types_spell_like_format_type() {
         let t = |name: &str, m: Option<&str>, array: bool| {
-            ColumnType { schema: None, name: name.into(), modifier: m.map(str::to_string), array }.format()
+            ColumnType {
+                schema: None,
+                name: name.into(),
+                modifier: m.map(str::to_string),
+                array,
+            }
+            .format()
         };
-        assert_eq!(t("timestamp without time zone", Some("(3)"), false), "timestamp(3) without time zone");
-        assert_eq!(t("character varying", Some("(255)"), true), "character varying(255)[]");
+        assert_eq!(
+            t("timestamp without time zone", Some("(3)"), false),
+            "timestamp(3) without time zone"
+        );
+        assert_eq!(
+            t("character varying", Some("(255)"), true),
+            "character varying(255)[]"
+        );
         assert_eq!(t("numeric", Some("(12,2)"), false), "numeric(12,2)");
         assert_eq!(t("text", None, true), "text[]");
-        let u = |schema: &str, name: &str| ColumnType { schema: Some(schema.into()), name: name.into(), modifier: None, array: false }.format();
+        let u = |schema: &str, name: &str| {
+            ColumnType {
+                schema: Some(schema.into()),
+                name: name.into(),
+                modifier: None,
+                array: false,
+            }
+            .format()
+        };
         assert_eq!(u("public", "ChatMessageRole"), "\"ChatMessageRole\"");
         assert_eq!(u("public", "sort_type_enum"), "sort_type_enum");
         assert_eq!(u("billing", "plan_tier"), "billing.plan_tier");

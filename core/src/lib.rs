@@ -11,6 +11,8 @@
 #![deny(missing_docs)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
+pub mod catalog;
+
 use std::borrow::Cow;
 use std::fmt;
 

@@ -22,6 +22,9 @@ pub use pgstrata_runtime::{
     UnknownMigration, DEFAULT_TABLE,
 };
 
+pub use pgstrata_core::catalog;
+pub use pgstrata_runtime::introspect;
+
 /// What generated code refers to. Not a stable API.
 #[doc(hidden)]
 pub mod __private {

@@ -29,6 +29,7 @@ mod apply;
 mod conn;
 mod error;
 pub mod history;
+pub mod introspect;
 mod lock;
 pub mod plan;
 mod report;

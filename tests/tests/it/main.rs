@@ -6,4 +6,5 @@ mod concurrency;
 mod corpus;
 mod crash;
 mod failures;
+mod model;
 mod support;

@@ -1,0 +1,174 @@
+//! Statements sqlparser cannot parse: can they change what the model tracks?
+//!
+//! The runtime runs them as written either way. For the model, a statement that cannot
+//! change tables, columns or types (`DO` blocks without DDL, `REFRESH`, `REINDEX`,
+//! `GRANT`, `ALTER SEQUENCE`, `ALTER TRIGGER`, `ALTER TABLE ... ALTER CONSTRAINT`) is
+//! passed over; anything else stops generation rather than risk a silently wrong model.
+
+/// Words of `sql` outside strings, comments and dollar quotes, upper-cased, with `(`,
+/// `)` and `,` kept as words of their own.
+fn words(sql: &str) -> Vec<String> {
+    let b = sql.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        let c = b[i];
+        if c.is_ascii_alphabetic() || c == b'_' {
+            let s = i;
+            while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'_' || b[i] == b'$') {
+                i += 1;
+            }
+            out.push(sql[s..i].to_ascii_uppercase());
+            continue;
+        }
+        match c {
+            b'(' | b')' | b',' => out.push((c as char).to_string()),
+            b'\'' | b'"' => {
+                i += 1;
+                while i < b.len() && b[i] != c {
+                    i += 1;
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    out
+}
+
+/// Object kinds whose creation, change or removal changes the model.
+const SHAPES: &[&str] = &["TABLE", "TYPE", "DOMAIN", "VIEW", "MATERIALIZED", "SCHEMA"];
+
+/// `ALTER TABLE` subcommands that leave columns and types alone.
+const HARMLESS_ALTER_TABLE: &[&[&str]] = &[
+    &["ALTER", "CONSTRAINT"],
+    &["VALIDATE", "CONSTRAINT"],
+    &["OWNER", "TO"],
+    &["SET", "("],
+    &["RESET", "("],
+    &["CLUSTER", "ON"],
+    &["SET", "WITHOUT", "CLUSTER"],
+    &["ENABLE", "TRIGGER"],
+    &["DISABLE", "TRIGGER"],
+    &["ENABLE", "ALWAYS"],
+    &["ENABLE", "REPLICA"],
+    &["ENABLE", "RULE"],
+    &["DISABLE", "RULE"],
+    &["REPLICA", "IDENTITY"],
+    &["SET", "TABLESPACE"],
+    &["SET", "LOGGED"],
+    &["SET", "UNLOGGED"],
+    &["SET", "ACCESS", "METHOD"],
+    &["RENAME", "CONSTRAINT"],
+];
+
+/// `Some(what it may change)` when the statement may change the modelled schema.
+pub fn may_change_schema(sql: &str) -> Option<String> {
+    let w = words(sql);
+    let at = |i: usize| w.get(i).map_or("", String::as_str);
+    match at(0) {
+        "DO" => {
+            // DDL inside the block's body.
+            let ddl = w.windows(2).any(|p| {
+                matches!(p[0].as_str(), "CREATE" | "ALTER" | "DROP")
+                    && SHAPES.contains(&p[1].as_str())
+            });
+            let body_ddl = ddl || sql.to_ascii_uppercase().contains("ADD COLUMN");
+            body_ddl.then(|| "runs DDL inside a DO block".to_string())
+        }
+        "ALTER" if at(1) == "TABLE" => {
+            // Subcommands are separated by commas outside parentheses.
+            let mut start = 2;
+            // Skip [IF EXISTS] [ONLY] name.
+            while matches!(at(start), "IF" | "EXISTS" | "ONLY") {
+                start += 1;
+            }
+            start += 1;
+            let mut depth = 0i32;
+            let mut sub: Vec<&str> = Vec::new();
+            let mut harmful = None;
+            let mut check = |sub: &[&str]| {
+                if !sub.is_empty() && !HARMLESS_ALTER_TABLE.iter().any(|h| sub.starts_with(h)) {
+                    harmful.get_or_insert_with(|| {
+                        format!(
+                            "may change columns ({})",
+                            sub.iter().take(3).cloned().collect::<Vec<_>>().join(" ")
+                        )
+                    });
+                }
+            };
+            for word in w.iter().skip(start) {
+                match word.as_str() {
+                    "(" => depth += 1,
+                    ")" => depth -= 1,
+                    "," if depth == 0 => {
+                        check(&sub);
+                        sub.clear();
+                        continue;
+                    }
+                    _ => {}
+                }
+                sub.push(word);
+            }
+            check(&sub);
+            harmful
+        }
+        "CREATE" | "ALTER" | "DROP" => {
+            let kind = w.iter().skip(1).find(|x| {
+                !matches!(
+                    x.as_str(),
+                    "OR" | "REPLACE"
+                        | "TEMP"
+                        | "TEMPORARY"
+                        | "UNLOGGED"
+                        | "GLOBAL"
+                        | "LOCAL"
+                        | "RECURSIVE"
+                )
+            });
+            match kind {
+                Some(k) if SHAPES.contains(&k.as_str()) => {
+                    Some(format!("may change the schema ({} {k})", at(0)))
+                }
+                _ => None,
+            }
+        }
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn harmless_statements_pass() {
+        for sql in [
+            "ALTER SEQUENCE a_id_seq RENAME TO b_id_seq",
+            "ALTER TRIGGER t ON x RENAME TO u",
+            "ALTER TABLE x ALTER CONSTRAINT x_fkey INITIALLY DEFERRED",
+            "ALTER TABLE ONLY x ALTER CONSTRAINT a DEFERRABLE, VALIDATE CONSTRAINT b",
+            "DO $$ BEGIN PERFORM 1; END $$",
+            "REFRESH MATERIALIZED VIEW CONCURRENTLY v",
+            "GRANT SELECT ON x TO y",
+            "CREATE FUNCTION f() RETURNS int AS $$ SELECT 1 $$ LANGUAGE sql",
+        ] {
+            assert_eq!(may_change_schema(sql), None, "{sql}");
+        }
+    }
+
+    #[test]
+    fn schema_changes_are_caught() {
+        for sql in [
+            "DO $$ BEGIN CREATE TYPE status AS ENUM ('a'); EXCEPTION WHEN duplicate_object THEN null; END $$",
+            "DO $$ BEGIN ALTER TABLE t ADD COLUMN c int; END $$",
+            "ALTER TABLE x ALTER CONSTRAINT a DEFERRABLE, ADD COLUMN weird int",
+            "ALTER TABLE x SET SCHEMA y",
+            "CREATE TABLE x (weird syntax here)",
+            "CREATE OR REPLACE VIEW v AS weird",
+            "DROP TYPE x CASCADE garbage",
+        ] {
+            assert!(may_change_schema(sql).is_some(), "{sql}");
+        }
+    }
+}

@@ -27,7 +27,19 @@ pub fn embed_migrations(input: TokenStream) -> TokenStream {
         .to_compile_error()
         .into();
     };
-    match pgstrata_codegen::expand(&lit.value(), &PathBuf::from(manifest_dir)) {
+    // pgstrata forwards its type-crate features here, so that columns of a type whose
+    // crate is off are left out with a note instead of failing to compile.
+    let features = pgstrata_codegen::types::Features {
+        chrono: cfg!(feature = "chrono"),
+        time: cfg!(feature = "time"),
+        uuid: cfg!(feature = "uuid"),
+        serde_json: cfg!(feature = "serde_json"),
+        rust_decimal: cfg!(feature = "rust_decimal"),
+        eui48: cfg!(feature = "eui48"),
+        bit_vec: cfg!(feature = "bit-vec"),
+        geo_types: cfg!(feature = "geo-types"),
+    };
+    match pgstrata_codegen::expand(&lit.value(), &PathBuf::from(manifest_dir), features) {
         Ok(tokens) => tokens.into(),
         Err(errors) => {
             let mut out: proc_macro2::TokenStream = errors

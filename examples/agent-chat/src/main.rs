@@ -1,11 +1,17 @@
-//! An agent-chat service that migrates its database at startup.
+//! An agent-chat service that migrates its database at startup and works with the
+//! types generated from its migrations.
 //!
 //! `cargo run -p agent-chat` uses DATABASE_URL when it is set, and otherwise starts a
 //! throwaway PostgreSQL for the length of the run.
+#![deny(warnings)]
 
 mod db {
     pgstrata::embed_migrations!("../../migrations");
 }
+
+use db::schema::{
+    AgentChatMessage, AgentModuleType, ChatMessageRole, NewAgentChatMessage, NewAgentSession,
+};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -46,28 +52,49 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         again.already_applied
     );
 
-    client
-        .execute(
-            "INSERT INTO agent_sessions (id, module_type, module_session_id) VALUES ($1, 'PLANNING', $2) \
-             ON CONFLICT (id) DO NOTHING",
-            &[&"s-1", &"plan-42"],
-        )
-        .await?;
-    client
-        .execute(
-            "INSERT INTO agent_chat_messages (id, session_id, role, content) \
-             VALUES ($1, $2, 'ASSISTANT', $3) ON CONFLICT (id) DO NOTHING",
-            &[&"m-1", &"s-1", &"Here is the plan for your launch."],
-        )
-        .await?;
+    // Typed rows: the structs and enums come from the migrations, checked by the compiler.
+    let session = NewAgentSession {
+        id: format!("s-{}", std::process::id()),
+        module_type: AgentModuleType::Planning,
+        module_session_id: "plan-42".into(),
+        current_agent: Some("planner".into()),
+        workflow_step: None,
+        status: None, // the column's default, ACTIVE
+        started_at: None,
+        last_activity_at: None,
+        ended_at: None,
+    }
+    .insert(&client)
+    .await?;
+    println!(
+        "session {} is {:?} since {}",
+        session.id, session.status, session.started_at
+    );
+
+    NewAgentChatMessage {
+        id: format!("m-{}", std::process::id()),
+        session_id: session.id.clone(),
+        role: ChatMessageRole::Assistant,
+        agent_id: session.current_agent.clone(),
+        content: "Here is the plan for your launch.".into(),
+        metadata: None,
+        created_at: None,
+    }
+    .insert(&client)
+    .await?;
+
+    // Full-text search over the generated tsvector column, read back as typed rows.
+    let sql = format!(
+        "SELECT {} FROM {} WHERE search @@ to_tsquery('simple', $1) AND role = $2",
+        AgentChatMessage::COLUMNS.join(", "),
+        AgentChatMessage::TABLE
+    );
     for row in client
-        .query(
-            "SELECT role::text, content FROM agent_chat_messages WHERE search @@ to_tsquery('simple', 'plan')",
-            &[],
-        )
+        .query(sql.as_str(), &[&"plan", &ChatMessageRole::Assistant])
         .await?
     {
-        println!("found message: [{}] {}", row.get::<_, String>(0), row.get::<_, String>(1));
+        let m = AgentChatMessage::from_row(&row)?;
+        println!("found message: [{}] {}", m.role.label(), m.content);
     }
     Ok(())
 }

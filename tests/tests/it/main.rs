@@ -8,3 +8,4 @@ mod crash;
 mod failures;
 mod model;
 mod support;
+mod typed;

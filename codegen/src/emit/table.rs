@@ -1,0 +1,238 @@
+//! Emits a table's row struct, its `New...` insert struct, and their impls.
+
+use proc_macro2::TokenStream;
+use quote::{format_ident, quote};
+
+use pgstrata_core::catalog::{Column, Table};
+
+use crate::naming;
+use crate::types::{Mapped, TypeMap};
+
+/// A column that made it into the struct.
+struct Field<'a> {
+    column: &'a Column,
+    ident: proc_macro2::Ident,
+    ty: TokenStream,
+}
+
+/// The struct name of a table, after `[names]` overrides.
+pub fn struct_name(table: &Table, names: &std::collections::BTreeMap<String, String>) -> String {
+    names
+        .get(&format!("{}.{}", table.schema, table.name))
+        .or_else(|| names.get(&table.name).filter(|_| table.schema == "public"))
+        .cloned()
+        .unwrap_or_else(|| naming::struct_name(&table.name))
+}
+
+/// The quoted, qualified name for SQL.
+pub fn sql_name(table: &Table) -> String {
+    let q = |s: &str| format!("\"{}\"", s.replace('"', "\"\""));
+    if table.schema == "public" {
+        q(&table.name)
+    } else {
+        format!("{}.{}", q(&table.schema), q(&table.name))
+    }
+}
+
+/// The row struct, `TABLE`, `COLUMNS`, `from_row`, and the insert struct.
+///
+/// `column_types` maps columns with a `[columns]` override to their Rust type.
+pub fn emit(
+    table: &Table,
+    name: &str,
+    map: &TypeMap<'_>,
+    module: &Option<String>,
+) -> Result<TokenStream, String> {
+    let struct_ident = format_ident!("{}", name);
+    let new_ident = format_ident!("New{}", name);
+    let mut fields = Vec::new();
+    let mut left_out = Vec::new();
+    let mut seen: std::collections::BTreeMap<String, &str> = std::collections::BTreeMap::new();
+    for c in &table.columns {
+        let field = naming::field_name(&c.name);
+        if let Some(other) = seen.insert(field.clone(), &c.name) {
+            return Err(format!(
+                "columns {other:?} and {:?} of table {}.{} both become the field `{field}`: rename one, or map it in pgstrata.toml",
+                c.name, table.schema, table.name
+            ));
+        }
+        let over = map
+            .config
+            .columns
+            .get(&format!("{}.{}.{}", table.schema, table.name, c.name))
+            .or_else(|| {
+                map.config
+                    .columns
+                    .get(&format!("{}.{}", table.name, c.name))
+                    .filter(|_| table.schema == "public")
+            });
+        let mapped = match over {
+            Some(path) => match syn::parse_str::<syn::Type>(path) {
+                Ok(t) => Mapped::Rust(quote!(#t)),
+                Err(_) => Mapped::None(format!("the override {path:?} is not a Rust type")),
+            },
+            None => map.map(&c.ty, module),
+        };
+        match mapped {
+            Mapped::Rust(ty) => fields.push(Field {
+                column: c,
+                ident: naming::ident(&field),
+                ty,
+            }),
+            Mapped::None(why) => left_out.push(format!("`{}` ({}): {why}", c.name, c.ty.format())),
+        }
+    }
+
+    let mut doc = vec![format!(
+        " A row of table `{}.{}`.",
+        table.schema, table.name
+    )];
+    if let Some(comment) = &table.comment {
+        doc.push(String::new());
+        doc.extend(comment.lines().map(|l| format!(" {l}")));
+    }
+    if !left_out.is_empty() {
+        doc.push(String::new());
+        doc.push(" Columns left out (no Rust type):".into());
+        doc.extend(left_out.iter().map(|l| format!(" - {l}")));
+    }
+    let sql_table = sql_name(table);
+    let columns: Vec<&str> = fields.iter().map(|f| f.column.name.as_str()).collect();
+    let returning = columns
+        .iter()
+        .map(|c| format!("\"{}\"", c.replace('"', "\"\"")))
+        .collect::<Vec<_>>()
+        .join(", ");
+
+    let row_fields = fields.iter().map(|f| {
+        let (ident, ty) = (&f.ident, &f.ty);
+        let ty = if f.column.nullable {
+            quote!(::core::option::Option<#ty>)
+        } else {
+            ty.clone()
+        };
+        let doc = column_doc(f.column);
+        quote!(#[doc = #doc] pub #ident: #ty)
+    });
+    let gets = fields.iter().map(|f| {
+        let (ident, col) = (&f.ident, &f.column.name);
+        quote!(#ident: row.try_get(#col)?)
+    });
+
+    // Insert struct: generated columns are absent; columns with a default, identity or
+    // NULL allowed are optional (None: leave it to the database).
+    let insertable: Vec<&Field> = fields
+        .iter()
+        .filter(|f| f.column.generated.is_none())
+        .collect();
+    let new_fields = insertable.iter().map(|f| {
+        let (ident, ty) = (&f.ident, &f.ty);
+        let optional = optional(f.column);
+        let ty = if optional {
+            quote!(::core::option::Option<#ty>)
+        } else {
+            ty.clone()
+        };
+        let doc = column_doc(f.column);
+        quote!(#[doc = #doc] pub #ident: #ty)
+    });
+    let pushes = insertable.iter().map(|f| {
+        let (ident, col) = (
+            &f.ident,
+            format!("\"{}\"", f.column.name.replace('"', "\"\"")),
+        );
+        if optional(f.column) {
+            quote! {
+                if let ::core::option::Option::Some(value) = &self.#ident {
+                    columns.push(#col);
+                    values.push(value);
+                }
+            }
+        } else {
+            quote! {
+                columns.push(#col);
+                values.push(&self.#ident);
+            }
+        }
+    });
+    let row_doc = doc.iter().map(|d| quote!(#[doc = #d]));
+    let new_doc = format!(
+        " A new row for table `{}.{}`: `None` leaves a column to its default (or NULL).",
+        table.schema, table.name
+    );
+    let p = quote!(::pgstrata::__private);
+    Ok(quote! {
+        #(#row_doc)*
+        #[derive(Debug, Clone, PartialEq)]
+        pub struct #struct_ident {
+            #(#row_fields,)*
+        }
+
+        impl #struct_ident {
+            /// The table's name, quoted for SQL.
+            pub const TABLE: &'static str = #sql_table;
+            /// The columns of this struct, in table order.
+            pub const COLUMNS: &'static [&'static str] = &[#(#columns),*];
+
+            /// Reads a row that has (at least) the columns of [`Self::COLUMNS`], by name.
+            ///
+            /// # Errors
+            /// A column is missing or has another type.
+            pub fn from_row(row: &#p::Row) -> ::core::result::Result<Self, #p::PgError> {
+                ::core::result::Result::Ok(Self { #(#gets,)* })
+            }
+        }
+
+        #[automatically_derived]
+        impl ::pgstrata::FromRow for #struct_ident {
+            fn from_row(row: &#p::Row) -> ::core::result::Result<Self, #p::PgError> {
+                #struct_ident::from_row(row)
+            }
+        }
+
+        #[doc = #new_doc]
+        #[derive(Debug, Clone, PartialEq)]
+        pub struct #new_ident {
+            #(#new_fields,)*
+        }
+
+        impl #new_ident {
+            /// Inserts the row and returns it as stored (defaults filled in).
+            ///
+            /// # Errors
+            /// The insert fails.
+            pub async fn insert<C: #p::GenericClient>(&self, client: &C) -> ::core::result::Result<#struct_ident, #p::PgError> {
+                let mut columns: ::std::vec::Vec<&'static str> = ::std::vec::Vec::new();
+                let mut values: ::std::vec::Vec<&(dyn #p::ToSql + ::core::marker::Sync)> = ::std::vec::Vec::new();
+                #(#pushes)*
+                let sql = #p::insert_sql(#struct_ident::TABLE, &columns, #returning);
+                let row = #p::GenericClient::query_one(client, sql.as_str(), &values).await?;
+                #struct_ident::from_row(&row)
+            }
+        }
+    })
+}
+
+fn optional(c: &Column) -> bool {
+    c.nullable || c.default.is_some() || c.identity.is_some()
+}
+
+fn column_doc(c: &Column) -> String {
+    let mut d = format!(" `{}` {}", c.name, c.ty.format());
+    if !c.nullable {
+        d.push_str(" NOT NULL");
+    }
+    if let Some(def) = &c.default {
+        d.push_str(&format!(" DEFAULT {def}"));
+    }
+    if let Some(i) = &c.identity {
+        d.push_str(&format!(" GENERATED {} AS IDENTITY", i.to_uppercase()));
+    }
+    if let Some(g) = &c.generated {
+        d.push_str(&format!(" GENERATED ALWAYS AS ({g}) STORED"));
+    }
+    if let Some(comment) = &c.comment {
+        d.push_str(&format!("\n\n {comment}"));
+    }
+    d
+}

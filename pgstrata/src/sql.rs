@@ -1,0 +1,205 @@
+//! `ToSql`/`FromSql` for generated enums, domains and composites.
+//!
+//! postgres-types' derives would do the same, but their output names
+//! `::postgres_types`, which only resolves in crates that depend on postgres-types
+//! directly; generated code calls these functions instead, so a crate needs only
+//! `pgstrata`. The behaviour follows the derives: an enum is accepted only when the
+//! database's type has exactly the same labels, a domain when its base type is accepted,
+//! a composite when every field's type is.
+
+use std::error::Error;
+
+use postgres_types::private::{read_be_i32, read_value, BytesMut};
+use postgres_types::{FromSql, IsNull, Kind, ToSql, Type};
+
+/// The error type of `ToSql`/`FromSql`.
+pub type BoxError = Box<dyn Error + Sync + Send>;
+
+/// Whether `ty` is the enum `name` with exactly `labels`.
+pub fn enum_accepts(ty: &Type, name: &str, labels: &[&str]) -> bool {
+    match ty.kind() {
+        Kind::Enum(variants) => {
+            ty.name() == name
+                && variants.len() == labels.len()
+                && variants.iter().all(|v| labels.contains(&v.as_str()))
+        }
+        Kind::Domain(base) => enum_accepts(base, name, labels),
+        _ => false,
+    }
+}
+
+/// Writes an enum label.
+///
+/// # Errors
+/// Never; the signature is `ToSql`'s.
+pub fn enum_to_sql(label: &str, out: &mut BytesMut) -> Result<IsNull, BoxError> {
+    out.extend_from_slice(label.as_bytes());
+    Ok(IsNull::No)
+}
+
+/// The index in `labels` of the label in `raw`.
+///
+/// # Errors
+/// A label this binary does not know (the database was changed after the build).
+pub fn enum_from_sql(raw: &[u8], name: &str, labels: &[&str]) -> Result<usize, BoxError> {
+    labels.iter().position(|l| l.as_bytes() == raw).ok_or_else(|| {
+        format!(
+            "enum {name} has a label this binary does not know: {:?} (rebuild against the current migrations)",
+            String::from_utf8_lossy(raw)
+        )
+        .into()
+    })
+}
+
+/// The base type of a domain (the type itself otherwise).
+fn base(ty: &Type) -> &Type {
+    match ty.kind() {
+        Kind::Domain(b) => b,
+        _ => ty,
+    }
+}
+
+/// Whether `ty` is the domain `name` over a type `T` accepts.
+pub fn domain_accepts_to<T: ToSql>(ty: &Type, name: &str) -> bool {
+    matches!(ty.kind(), Kind::Domain(b) if ty.name() == name && T::accepts(b))
+}
+
+/// Whether `ty` is the domain `name` over a type `T` accepts.
+pub fn domain_accepts_from<'a, T: FromSql<'a>>(ty: &Type, name: &str) -> bool {
+    matches!(ty.kind(), Kind::Domain(b) if ty.name() == name && T::accepts(b))
+}
+
+/// Writes a domain value as its base type.
+///
+/// # Errors
+/// The inner value's own error.
+pub fn domain_to_sql<T: ToSql>(
+    value: &T,
+    ty: &Type,
+    out: &mut BytesMut,
+) -> Result<IsNull, BoxError> {
+    value.to_sql(base(ty), out)
+}
+
+/// Reads a domain value as its base type.
+///
+/// # Errors
+/// The inner type's own error.
+pub fn domain_from_sql<'a, T: FromSql<'a>>(ty: &Type, raw: &'a [u8]) -> Result<T, BoxError> {
+    T::from_sql(base(ty), raw)
+}
+
+/// Whether `ty` is the composite `name` with these field names.
+pub fn composite_accepts(ty: &Type, name: &str, fields: &[&str]) -> bool {
+    match ty.kind() {
+        Kind::Composite(f) => {
+            ty.name() == name
+                && f.len() == fields.len()
+                && f.iter().zip(fields).all(|(a, b)| a.name() == *b)
+        }
+        Kind::Domain(b) => composite_accepts(b, name, fields),
+        _ => false,
+    }
+}
+
+/// Reads a composite value field by field (the binary record format).
+pub struct CompositeReader<'t, 'a> {
+    fields: &'t [postgres_types::Field],
+    buf: &'a [u8],
+    next: usize,
+}
+
+impl<'t, 'a> CompositeReader<'t, 'a> {
+    /// Starts reading `raw` as a value of `ty`.
+    ///
+    /// # Errors
+    /// `ty` is not a composite type, or the field count differs.
+    pub fn new(ty: &'t Type, raw: &'a [u8]) -> Result<CompositeReader<'t, 'a>, BoxError> {
+        let Kind::Composite(fields) = base(ty).kind() else {
+            return Err(format!("type {} is not a composite type", ty.name()).into());
+        };
+        let mut buf = raw;
+        let count = read_be_i32(&mut buf)?;
+        if usize::try_from(count).ok() != Some(fields.len()) {
+            return Err(format!(
+                "composite {} has {count} fields, expected {}",
+                ty.name(),
+                fields.len()
+            )
+            .into());
+        }
+        Ok(CompositeReader {
+            fields,
+            buf,
+            next: 0,
+        })
+    }
+
+    /// Reads the next field.
+    ///
+    /// # Errors
+    /// The value is truncated or of another type.
+    pub fn field<T: FromSql<'a>>(&mut self) -> Result<T, BoxError> {
+        let field = self.fields.get(self.next).ok_or("too many fields read")?;
+        self.next += 1;
+        // Each field carries its type's oid before its length.
+        let _oid = read_be_i32(&mut self.buf)?;
+        read_value(field.type_(), &mut self.buf)
+    }
+}
+
+/// Writes a composite value field by field.
+pub struct CompositeWriter<'a> {
+    fields: &'a [postgres_types::Field],
+    out: &'a mut BytesMut,
+    next: usize,
+}
+
+impl<'a> CompositeWriter<'a> {
+    /// Starts writing a value of `ty`.
+    ///
+    /// # Errors
+    /// `ty` is not a composite type.
+    pub fn new(ty: &'a Type, out: &'a mut BytesMut) -> Result<CompositeWriter<'a>, BoxError> {
+        let Kind::Composite(fields) = base(ty).kind() else {
+            return Err(format!("type {} is not a composite type", ty.name()).into());
+        };
+        let count = i32::try_from(fields.len())?;
+        out.extend_from_slice(&count.to_be_bytes());
+        Ok(CompositeWriter {
+            fields,
+            out,
+            next: 0,
+        })
+    }
+
+    /// Writes the next field.
+    ///
+    /// # Errors
+    /// The value's own error.
+    pub fn field<T: ToSql>(&mut self, value: &T) -> Result<(), BoxError> {
+        let field = self
+            .fields
+            .get(self.next)
+            .ok_or("too many fields written")?;
+        self.next += 1;
+        self.out
+            .extend_from_slice(&field.type_().oid().to_be_bytes());
+        let len_at = self.out.len();
+        self.out.extend_from_slice(&[0; 4]);
+        let len = match value.to_sql_checked(field.type_(), self.out)? {
+            IsNull::Yes => -1,
+            IsNull::No => i32::try_from(self.out.len() - len_at - 4)?,
+        };
+        self.out[len_at..len_at + 4].copy_from_slice(&len.to_be_bytes());
+        Ok(())
+    }
+
+    /// Finishes the value.
+    ///
+    /// # Errors
+    /// Never; the signature is `ToSql`'s.
+    pub fn finish(self) -> Result<IsNull, BoxError> {
+        Ok(IsNull::No)
+    }
+}

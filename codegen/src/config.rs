@@ -63,12 +63,26 @@ impl Config {
         if !path.is_file() {
             return Ok((Config::default(), None));
         }
-        let text = std::fs::read_to_string(&path).map_err(|e| {
-            Diagnostic::file(FILE, format!("cannot be read: {e}"))
-                .help("check the file's permissions")
+        Config::load_file(&path, FILE)
+    }
+
+    /// Reads a config file that must exist; `shown` is how messages name it.
+    ///
+    /// # Errors
+    /// The file cannot be read or is not valid.
+    pub fn load_file(
+        path: &Path,
+        shown: &str,
+    ) -> Result<(Config, Option<std::path::PathBuf>), Diagnostic> {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            Diagnostic::file(shown, format!("cannot be read: {e}"))
+                .help("check the path (relative to Cargo.toml) and permissions")
         })?;
-        let config = Config::parse(&text)?;
-        Ok((config, Some(path)))
+        let config = Config::parse(&text).map_err(|d| Diagnostic {
+            file: shown.to_string(),
+            ..d
+        })?;
+        Ok((config, Some(path.to_path_buf())))
     }
 
     /// Parses the file's text.

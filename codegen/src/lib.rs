@@ -60,8 +60,25 @@ pub fn expand(
     manifest_dir: &Path,
     features: types::Features,
 ) -> Result<TokenStream, Errors> {
+    expand_with(dir, manifest_dir, features, None)
+}
+
+/// [`expand`] with a config file other than `pgstrata.toml` beside `Cargo.toml`
+/// (`config`, relative to `manifest_dir`; it must exist).
+///
+/// # Errors
+/// As [`expand`], and a missing config file.
+pub fn expand_with(
+    dir: &str,
+    manifest_dir: &Path,
+    features: types::Features,
+    config: Option<&str>,
+) -> Result<TokenStream, Errors> {
     let path = manifest_dir.join(dir);
-    let (config, config_path) = config::Config::load(manifest_dir)?;
+    let (config, config_path) = match config {
+        Some(file) => config::Config::load_file(&manifest_dir.join(file), file)?,
+        None => config::Config::load(manifest_dir)?,
+    };
     config.check_paths()?;
     let sources = source::discover(&path, dir)?;
     let mut errors = Errors::default();

@@ -507,6 +507,7 @@ impl Replayer {
             ));
         }
         let mut table = Table::new(&schema, &name);
+        table.origin = Some(self.here.clone());
         if let Some(q) = &ct.query {
             match self.view_columns(q, &[]) {
                 Some(cols) => table.columns = cols,

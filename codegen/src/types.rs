@@ -1,6 +1,6 @@
 //! PostgreSQL types to Rust types, aware of pgstrata's features and the config file.
 //!
-//! Every path in the output is absolute (`::pgstrata::__private::chrono::NaiveDate`),
+//! Every path in the output is absolute (`::pgstrata::types::chrono::NaiveDate`),
 //! except generated types, which are named relative to the module that uses them.
 
 use proc_macro2::TokenStream;
@@ -127,7 +127,7 @@ impl TypeMap<'_> {
 
     fn base(&self, ty: &ColumnType, from: &Option<String>) -> Mapped {
         let f = &self.features;
-        let p = quote!(::pgstrata::__private);
+        let p = quote!(::pgstrata::types);
         let need = |on: bool, feature: &str, t: TokenStream| {
             if on {
                 Mapped::Rust(t)

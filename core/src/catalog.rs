@@ -313,6 +313,12 @@ pub struct Table {
         serde(default, skip_serializing_if = "Option::is_none")
     )]
     pub comment: Option<String>,
+    /// Where the migrations create it (`file:line:column`), for messages.
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
+    pub origin: Option<String>,
     /// Why the columns are not known (a `CREATE TABLE ... AS SELECT` the model cannot
     /// resolve), with where it happened. `None` for a fully known table.
     #[cfg_attr(
@@ -338,6 +344,7 @@ impl Table {
             force_row_level_security: false,
             policies: Vec::new(),
             comment: None,
+            origin: None,
             unresolved: None,
         }
     }

@@ -11,8 +11,8 @@ use std::path::PathBuf;
 /// See `pgstrata::embed_migrations!`.
 #[proc_macro]
 pub fn embed_migrations(input: TokenStream) -> TokenStream {
-    let lit = match syn::parse::<syn::LitStr>(input) {
-        Ok(lit) => lit,
+    let Args { lit, config } = match syn::parse::<Args>(input) {
+        Ok(args) => args,
         Err(e) => return e.to_compile_error().into(),
     };
     // The override exists for compile-fail tests only: trybuild builds them in a crate
@@ -39,7 +39,13 @@ pub fn embed_migrations(input: TokenStream) -> TokenStream {
         bit_vec: cfg!(feature = "bit-vec"),
         geo_types: cfg!(feature = "geo-types"),
     };
-    match pgstrata_codegen::expand(&lit.value(), &PathBuf::from(manifest_dir), features) {
+    let config = config.map(|c| c.value());
+    match pgstrata_codegen::expand_with(
+        &lit.value(),
+        &PathBuf::from(manifest_dir),
+        features,
+        config.as_deref(),
+    ) {
         Ok(tokens) => tokens.into(),
         Err(errors) => {
             let mut out: proc_macro2::TokenStream = errors
@@ -51,5 +57,34 @@ pub fn embed_migrations(input: TokenStream) -> TokenStream {
             out.extend(pgstrata_codegen::fallback());
             out.into()
         }
+    }
+}
+
+/// `"dir"` or `"dir", config = "file.toml"`.
+struct Args {
+    lit: syn::LitStr,
+    config: Option<syn::LitStr>,
+}
+
+impl syn::parse::Parse for Args {
+    fn parse(input: syn::parse::ParseStream<'_>) -> syn::Result<Args> {
+        let lit: syn::LitStr = input.parse()?;
+        let mut config = None;
+        if input.peek(syn::Token![,]) {
+            input.parse::<syn::Token![,]>()?;
+            if !input.is_empty() {
+                let key: syn::Ident = input.parse()?;
+                if key != "config" {
+                    return Err(syn::Error::new(
+                        key.span(),
+                        "expected `config = \"path/to/pgstrata.toml\"`",
+                    ));
+                }
+                input.parse::<syn::Token![=]>()?;
+                config = Some(input.parse()?);
+                let _ = input.parse::<Option<syn::Token![,]>>()?;
+            }
+        }
+        Ok(Args { lit, config })
     }
 }

@@ -37,6 +37,28 @@ pub trait FromRow: Sized {
     fn from_row(row: &tokio_postgres::Row) -> Result<Self, tokio_postgres::Error>;
 }
 
+/// The crates of generated columns' types, as pgstrata was built with them (see its
+/// cargo features), so code using generated structs can name `pgstrata::types::uuid::Uuid`
+/// without depending on each crate itself.
+pub mod types {
+    #[cfg(feature = "bit-vec")]
+    pub use bit_vec;
+    #[cfg(feature = "chrono")]
+    pub use chrono;
+    #[cfg(feature = "eui48")]
+    pub use eui48;
+    #[cfg(feature = "geo-types")]
+    pub use geo_types;
+    #[cfg(feature = "rust_decimal")]
+    pub use rust_decimal;
+    #[cfg(feature = "serde_json")]
+    pub use serde_json;
+    #[cfg(feature = "time")]
+    pub use time;
+    #[cfg(feature = "uuid")]
+    pub use uuid;
+}
+
 /// A generated table, for code that handles every table alike (checks, tests, tools).
 #[derive(Clone, Copy, Debug)]
 pub struct TableInfo {
@@ -56,23 +78,6 @@ pub mod __private {
     pub use postgres_types::private::BytesMut;
     pub use postgres_types::{to_sql_checked, FromSql, IsNull, ToSql, Type};
     pub use tokio_postgres::{Error as PgError, GenericClient, Row};
-
-    #[cfg(feature = "bit-vec")]
-    pub use bit_vec;
-    #[cfg(feature = "chrono")]
-    pub use chrono;
-    #[cfg(feature = "eui48")]
-    pub use eui48;
-    #[cfg(feature = "geo-types")]
-    pub use geo_types;
-    #[cfg(feature = "rust_decimal")]
-    pub use rust_decimal;
-    #[cfg(feature = "serde_json")]
-    pub use serde_json;
-    #[cfg(feature = "time")]
-    pub use time;
-    #[cfg(feature = "uuid")]
-    pub use uuid;
 
     /// `INSERT INTO table (columns) VALUES ($1, ...) RETURNING returning`, or
     /// `DEFAULT VALUES` when no column is given.

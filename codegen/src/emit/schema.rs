@@ -270,7 +270,10 @@ pub fn schema_module(
         let module = module_of(&t.schema);
         let m = modules.entry(module.clone()).or_default();
         let name = table::struct_name(t, &map.config.names);
-        let sql = format!("table {}.{}", t.schema, t.name);
+        let sql = match &t.origin {
+            Some(at) => format!("table {}.{} ({at})", t.schema, t.name),
+            None => format!("table {}.{}", t.schema, t.name),
+        };
         if !m.claim(&name, sql.clone(), &mut errors, source)
             || !m.claim(&format!("New{name}"), sql, &mut errors, source)
         {

@@ -7,5 +7,6 @@ mod corpus;
 mod crash;
 mod failures;
 mod model;
+mod snapshot;
 mod support;
 mod typed;

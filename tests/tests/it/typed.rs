@@ -184,7 +184,7 @@ async fn generated_types_insert_and_read_back() {
         role: ChatMessageRole::Assistant,
         agent_id: None,
         content: "hello".into(),
-        metadata: Some(pgstrata::__private::serde_json::json!({"k": 1})),
+        metadata: Some(pgstrata::types::serde_json::json!({"k": 1})),
         created_at: None,
     }
     .insert(&c)

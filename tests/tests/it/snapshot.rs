@@ -1,0 +1,18 @@
+//! The code generated for the seeds corpus, reviewed as a snapshot. The same code is
+//! compiled and run by `typed::seeds_rows_round_trip`.
+
+use crate::support::corpus;
+
+#[test]
+fn seeds_generated_code() {
+    let dir = corpus("seeds");
+    let base = dir.parent().unwrap();
+    let code =
+        pgstrata_codegen::generate("seeds", base, pgstrata_codegen::types::Features::default())
+            .unwrap_or_else(|e| panic!("{e}"));
+    // The MIGRATIONS static is the files' text; the review is of the generated types.
+    let start = code
+        .find("/// Types generated from the schema")
+        .expect("a schema module");
+    insta::assert_snapshot!("seeds_generated_schema", &code[start..]);
+}

@@ -59,14 +59,22 @@ fn base(ty: &Type) -> &Type {
     }
 }
 
-/// Whether `ty` is the domain `name` over a type `T` accepts.
+/// Whether a domain newtype over `T` takes `ty`: the domain `name` itself (what a
+/// parameter bound to a domain column has), or its base type (what PostgreSQL reports
+/// for a domain column in a row).
 pub fn domain_accepts_to<T: ToSql>(ty: &Type, name: &str) -> bool {
-    matches!(ty.kind(), Kind::Domain(b) if ty.name() == name && T::accepts(b))
+    match ty.kind() {
+        Kind::Domain(b) => ty.name() == name && T::accepts(b),
+        _ => T::accepts(ty),
+    }
 }
 
-/// Whether `ty` is the domain `name` over a type `T` accepts.
+/// [`domain_accepts_to`] for reading.
 pub fn domain_accepts_from<'a, T: FromSql<'a>>(ty: &Type, name: &str) -> bool {
-    matches!(ty.kind(), Kind::Domain(b) if ty.name() == name && T::accepts(b))
+    match ty.kind() {
+        Kind::Domain(b) => ty.name() == name && T::accepts(b),
+        _ => T::accepts(ty),
+    }
 }
 
 /// Writes a domain value as its base type.

@@ -157,8 +157,9 @@ pub fn schema_module(
         let sql = &d.name;
         let doc = doc_lines(
             &format!(
-                " The domain `{}.{}` over {}. A newtype, not the base type: the driver checks a value's type, and a \
-                 domain column's type is the domain.",
+                " The domain `{}.{}` over {}. A newtype, not the base type: a parameter bound to a domain column \
+                 has the domain's type, which the base type's `ToSql` refuses (rows report the base type; the \
+                 newtype takes both).",
                 d.schema,
                 d.name,
                 d.ty.format()

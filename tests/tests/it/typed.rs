@@ -218,3 +218,108 @@ async fn generated_types_insert_and_read_back() {
     assert_eq!(n, 1);
     let _: Option<AgentSession> = None;
 }
+
+mod shapes {
+    pgstrata::embed_migrations!(
+        "fixtures/features",
+        config = "fixtures/features/pgstrata.toml"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_generated_shape_round_trips() {
+    use shapes::schema::billing::{NewPlan, Plan, PlanTier};
+    use shapes::schema::{Address, Client, Email, NewClient};
+    let db = fresh_db();
+    let mut c = db.async_client().await;
+    shapes::MIGRATIONS.run(&mut c).await.unwrap();
+
+    // An enum in another schema, with a label added BEFORE another.
+    assert_eq!(
+        PlanTier::ALL,
+        &[PlanTier::Free, PlanTier::Team, PlanTier::Pro]
+    );
+    assert_eq!(Plan::TABLE, "\"billing\".\"plans\"");
+    let plan = NewPlan {
+        id: None,
+        tier: PlanTier::Team,
+        price: None,
+        seats: Some(5),
+    }
+    .insert(&c)
+    .await
+    .unwrap();
+    assert_eq!(
+        (plan.id, plan.tier, plan.seats),
+        (1, PlanTier::Team, Some(5))
+    );
+    assert_eq!(
+        plan.price,
+        pgstrata::types::rust_decimal::Decimal::ZERO,
+        "the default"
+    );
+
+    // Keywords as fields, a domain, a composite, an array, a generated column, serial,
+    // the `time` crate and a column override, under a renamed struct.
+    let client = NewClient {
+        id: None,
+        r#type: "vip".into(),
+        self_: Some("me".into()),
+        contact: Some(Email("a@b.example".into())),
+        home: Some(Address {
+            street: Some("Main St".into()),
+            zip: Some(12345),
+        }),
+        tags: Some(vec!["x".into(), "y".into()]),
+        tier: Some(PlanTier::Pro),
+        joined: None,
+        alias: "al".into(),
+    }
+    .insert(&c)
+    .await
+    .unwrap();
+    assert_eq!(client.id, 1);
+    assert_eq!(client.name_upper.as_deref(), Some("VIP"));
+    assert_eq!(client.contact, Some(Email("a@b.example".into())));
+    assert_eq!(client.home.as_ref().and_then(|h| h.zip), Some(12345));
+    assert_eq!(client.tags, vec!["x".to_string(), "y".to_string()]);
+    let _: pgstrata::types::time::PrimitiveDateTime = client.joined;
+    let _: Box<str> = client.alias.clone();
+    assert_eq!(Client::COLUMNS.len(), 10);
+    let row = c
+        .query_one(
+            format!(
+                "SELECT {} FROM {}",
+                Client::COLUMNS
+                    .iter()
+                    .map(|c| format!("\"{c}\""))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                Client::TABLE
+            )
+            .as_str(),
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(Client::from_row(&row).unwrap(), client);
+    // A domain value that breaks the domain's check is refused by the server.
+    let bad = NewClient {
+        contact: Some(Email("nope".into())),
+        id: None,
+        ..NewClient {
+            id: None,
+            r#type: "x".into(),
+            self_: None,
+            contact: None,
+            home: None,
+            tags: None,
+            tier: None,
+            joined: None,
+            alias: "".into(),
+        }
+    }
+    .insert(&c)
+    .await;
+    assert!(bad.is_err());
+}

@@ -150,7 +150,9 @@ pub fn fallback() -> TokenStream {
         #[doc(hidden)]
         pub mod schema {
             #[doc(hidden)]
-            pub static TABLES: &[::pgstrata::TableInfo] = &[];
+            pub fn tables() -> &'static [::pgstrata::TableInfo] {
+                &[]
+            }
         }
     }
 }

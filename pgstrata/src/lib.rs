@@ -70,6 +70,25 @@ pub struct TableInfo {
     pub check_row: fn(&tokio_postgres::Row) -> Result<(), tokio_postgres::Error>,
 }
 
+/// A generated insert struct (`New...`): its table and the values it sets.
+///
+/// Generated code implements it; call the struct's own `insert` method.
+pub trait Insertable: Sync {
+    /// The row struct the insert returns.
+    type Row: FromRow;
+    /// The table, quoted for SQL.
+    const TABLE: &'static str;
+    /// The quoted column list read back after the insert.
+    const RETURNING: &'static str;
+    /// Every insertable column and its value; `None` leaves it to the database.
+    fn values(
+        &self,
+    ) -> Vec<(
+        &'static str,
+        Option<&(dyn tokio_postgres::types::ToSql + Sync)>,
+    )>;
+}
+
 /// What generated code refers to. Not a stable API.
 #[doc(hidden)]
 pub mod __private {
@@ -79,17 +98,69 @@ pub mod __private {
     pub use postgres_types::{to_sql_checked, FromSql, IsNull, ToSql, Type};
     pub use tokio_postgres::{Error as PgError, GenericClient, Row};
 
-    /// `INSERT INTO table (columns) VALUES ($1, ...) RETURNING returning`, or
-    /// `DEFAULT VALUES` when no column is given.
-    pub fn insert_sql(table: &str, columns: &[&str], returning: &str) -> String {
-        if columns.is_empty() {
-            return format!("INSERT INTO {table} DEFAULT VALUES RETURNING {returning}");
-        }
-        let params: Vec<String> = (1..=columns.len()).map(|i| format!("${i}")).collect();
-        format!(
-            "INSERT INTO {table} ({}) VALUES ({}) RETURNING {returning}",
-            columns.join(", "),
-            params.join(", ")
-        )
+    /// Inserts a generated insert struct and reads the row back. One generic function
+    /// serves every table, so each table adds only its column list to the build.
+    ///
+    /// # Errors
+    /// The insert fails, or the row does not decode.
+    pub async fn insert_row<C: GenericClient + Sync, I: crate::Insertable>(
+        client: &C,
+        new: &I,
+    ) -> Result<I::Row, PgError> {
+        let row = insert(client, I::TABLE, &new.values(), I::RETURNING).await?;
+        <I::Row as crate::FromRow>::from_row(&row)
+    }
+
+    /// Decodes a row as `T` and drops it (the `check_row` of [`crate::TableInfo`]): one
+    /// generic function rather than a closure per table.
+    ///
+    /// # Errors
+    /// The row does not decode.
+    #[inline]
+    pub fn check_row<T: crate::FromRow>(row: &Row) -> Result<(), PgError> {
+        T::from_row(row).map(|_| ())
+    }
+
+    /// A value for [`insert`], present.
+    #[inline]
+    pub fn req<T: ToSql + Sync>(value: &T) -> Option<&(dyn ToSql + Sync)> {
+        Some(value)
+    }
+
+    /// A value for [`insert`], left to the column's default when `None`.
+    #[inline]
+    pub fn opt<T: ToSql + Sync>(value: &Option<T>) -> Option<&(dyn ToSql + Sync)> {
+        value.as_ref().map(|v| v as &(dyn ToSql + Sync))
+    }
+
+    /// `INSERT INTO table (given columns) VALUES ($1, ...) RETURNING returning`, or
+    /// `DEFAULT VALUES` when no column is given. One function for every generated
+    /// insert struct, so each adds only its list of columns to the build.
+    ///
+    /// # Errors
+    /// The insert fails.
+    pub async fn insert<C: GenericClient>(
+        client: &C,
+        table: &str,
+        values: &[(&str, Option<&(dyn ToSql + Sync)>)],
+        returning: &str,
+    ) -> Result<Row, PgError> {
+        let given: Vec<(&str, &(dyn ToSql + Sync))> = values
+            .iter()
+            .filter_map(|(c, v)| v.map(|v| (*c, v)))
+            .collect();
+        let sql = if given.is_empty() {
+            format!("INSERT INTO {table} DEFAULT VALUES RETURNING {returning}")
+        } else {
+            let columns: Vec<&str> = given.iter().map(|(c, _)| *c).collect();
+            let params: Vec<String> = (1..=given.len()).map(|i| format!("${i}")).collect();
+            format!(
+                "INSERT INTO {table} ({}) VALUES ({}) RETURNING {returning}",
+                columns.join(", "),
+                params.join(", ")
+            )
+        };
+        let params: Vec<&(dyn ToSql + Sync)> = given.iter().map(|(_, v)| *v).collect();
+        client.query_one(sql.as_str(), &params).await
     }
 }

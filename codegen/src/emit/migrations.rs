@@ -32,6 +32,7 @@ pub fn migrations_static(sources: &[Source], migrations: &[Migration]) -> TokenS
         ///
         /// Apply them with [`run`](::pgstrata::Migrations::run) (tokio-postgres) or
         /// [`run_blocking`](::pgstrata::Migrations::run_blocking) (postgres).
+        #[allow(dead_code)]
         pub static MIGRATIONS: ::pgstrata::Migrations = {
             static LIST: [::pgstrata::__private::Migration; #count] = [#(#items),*];
             ::pgstrata::Migrations::__embedded(&LIST)

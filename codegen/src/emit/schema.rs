@@ -93,6 +93,7 @@ pub fn schema_module(
             continue;
         }
         let accepts = quote! {
+            #[inline]
             fn accepts(ty: &#p::Type) -> bool {
                 #p::enum_accepts(ty, #ident::SQL_NAME, #ident::LABELS)
             }
@@ -113,6 +114,7 @@ pub fn schema_module(
                 pub const ALL: &'static [#ident] = &[#(#ident::#idents),*];
 
                 /// The label, as stored.
+                #[inline]
                 pub const fn label(self) -> &'static str {
                     #ident::LABELS[self as usize]
                 }
@@ -120,6 +122,7 @@ pub fn schema_module(
 
             #[automatically_derived]
             impl #p::ToSql for #ident {
+                #[inline]
                 fn to_sql(&self, _ty: &#p::Type, out: &mut #p::BytesMut) -> ::core::result::Result<#p::IsNull, #p::BoxError> {
                     #p::enum_to_sql(self.label(), out)
                 }
@@ -129,6 +132,7 @@ pub fn schema_module(
 
             #[automatically_derived]
             impl<'a> #p::FromSql<'a> for #ident {
+                #[inline]
                 fn from_sql(_ty: &#p::Type, raw: &'a [u8]) -> ::core::result::Result<Self, #p::BoxError> {
                     #p::enum_from_sql(raw, #ident::SQL_NAME, #ident::LABELS).map(|i| #ident::ALL[i])
                 }
@@ -173,10 +177,12 @@ pub fn schema_module(
 
             #[automatically_derived]
             impl #p::ToSql for #ident {
+                #[inline]
                 fn to_sql(&self, ty: &#p::Type, out: &mut #p::BytesMut) -> ::core::result::Result<#p::IsNull, #p::BoxError> {
                     #p::domain_to_sql(&self.0, ty, out)
                 }
-                fn accepts(ty: &#p::Type) -> bool {
+                #[inline]
+            fn accepts(ty: &#p::Type) -> bool {
                     #p::domain_accepts_to::<#inner>(ty, #sql)
                 }
                 #p::to_sql_checked!();
@@ -184,10 +190,12 @@ pub fn schema_module(
 
             #[automatically_derived]
             impl<'a> #p::FromSql<'a> for #ident {
+                #[inline]
                 fn from_sql(ty: &#p::Type, raw: &'a [u8]) -> ::core::result::Result<Self, #p::BoxError> {
                     #p::domain_from_sql::<#inner>(ty, raw).map(#ident)
                 }
-                fn accepts(ty: &#p::Type) -> bool {
+                #[inline]
+            fn accepts(ty: &#p::Type) -> bool {
                     #p::domain_accepts_from::<#inner>(ty, #sql)
                 }
             }
@@ -230,6 +238,7 @@ pub fn schema_module(
             c.comment.as_deref(),
         );
         let accepts = quote! {
+            #[inline]
             fn accepts(ty: &#p::Type) -> bool {
                 #p::composite_accepts(ty, #sql, &[#(#names),*])
             }
@@ -243,6 +252,7 @@ pub fn schema_module(
 
             #[automatically_derived]
             impl #p::ToSql for #ident {
+                #[inline]
                 fn to_sql(&self, ty: &#p::Type, out: &mut #p::BytesMut) -> ::core::result::Result<#p::IsNull, #p::BoxError> {
                     let mut w = #p::CompositeWriter::new(ty, out)?;
                     #(w.field(&self.#field_idents)?;)*
@@ -254,6 +264,7 @@ pub fn schema_module(
 
             #[automatically_derived]
             impl<'a> #p::FromSql<'a> for #ident {
+                #[inline]
                 fn from_sql(ty: &#p::Type, raw: &'a [u8]) -> ::core::result::Result<Self, #p::BoxError> {
                     let mut r = #p::CompositeReader::new(ty, raw)?;
                     ::core::result::Result::Ok(#ident { #(#field_idents: r.field()?,)* })
@@ -288,7 +299,7 @@ pub fn schema_module(
                     ::pgstrata::TableInfo {
                         sql_name: #path::TABLE,
                         columns: #path::COLUMNS,
-                        check_row: |row| #path::from_row(row).map(|_| ()),
+                        check_row: ::pgstrata::__private::check_row::<#path>,
                     }
                 });
             }
@@ -314,10 +325,19 @@ pub fn schema_module(
     }
     errors.finish(quote! {
         /// Types generated from the schema the migrations build.
-        #[allow(clippy::all, clippy::pedantic)]
+        // Unused items are expected (a schema has more tables than one crate uses); the
+        // build-script path includes this file as ordinary code, where they would warn.
+        #[allow(dead_code, clippy::all, clippy::pedantic)]
         pub mod schema {
             /// Every table with a row struct, in the order the migrations create them.
-            pub static TABLES: &[::pgstrata::TableInfo] = &[#(#tables),*];
+            ///
+            /// A function rather than a static: a static would make every crate that
+            /// embeds migrations compile every `from_row`, used or not.
+            #[inline]
+            pub fn tables() -> &'static [::pgstrata::TableInfo] {
+                static TABLES: &[::pgstrata::TableInfo] = &[#(#tables),*];
+                TABLES
+            }
             #root
             #(#children)*
         }

@@ -114,10 +114,27 @@ pub fn emit(
         let doc = column_doc(f.column);
         quote!(#[doc = #doc] pub #ident: #ty)
     });
-    let gets = fields.iter().map(|f| {
-        let (ident, col) = (&f.ident, &f.column.name);
-        quote!(#ident: row.try_get(#col)?)
-    });
+    // One call per chunk of up to 16 columns, typed by a tuple: pgstrata's generic
+    // `ReadTuple` does the per-column work, so a table adds one call to the build instead
+    // of a fallible generic call per column (most of what a large schema cost rustc).
+    let mut reads = Vec::new();
+    let mut idents = Vec::new();
+    for chunk in fields.chunks(16) {
+        let tys = chunk.iter().map(|f| {
+            let ty = &f.ty;
+            if f.column.nullable {
+                quote!(::core::option::Option<#ty>)
+            } else {
+                ty.clone()
+            }
+        });
+        let names = chunk.iter().map(|f| f.column.name.as_str());
+        let ids: Vec<_> = chunk.iter().map(|f| f.ident.clone()).collect();
+        reads.push(quote! {
+            let (#(#ids,)*) = <(#(#tys,)*) as ::pgstrata::__private::ReadTuple>::read(row, &[#(#names),*])?;
+        });
+        idents.extend(ids);
+    }
 
     // Insert struct: generated columns are absent; columns with a default, identity or
     // NULL allowed are optional (None: leave it to the database).
@@ -136,23 +153,15 @@ pub fn emit(
         let doc = column_doc(f.column);
         quote!(#[doc = #doc] pub #ident: #ty)
     });
-    let pushes = insertable.iter().map(|f| {
+    let values = insertable.iter().map(|f| {
         let (ident, col) = (
             &f.ident,
             format!("\"{}\"", f.column.name.replace('"', "\"\"")),
         );
         if optional(f.column) {
-            quote! {
-                if let ::core::option::Option::Some(value) = &self.#ident {
-                    columns.push(#col);
-                    values.push(value);
-                }
-            }
+            quote!((#col, ::pgstrata::__private::opt(&self.#ident)))
         } else {
-            quote! {
-                columns.push(#col);
-                values.push(&self.#ident);
-            }
+            quote!((#col, ::pgstrata::__private::req(&self.#ident)))
         }
     });
     let row_doc = doc.iter().map(|d| quote!(#[doc = #d]));
@@ -178,20 +187,23 @@ pub fn emit(
             ///
             /// # Errors
             /// A column is missing or has another type.
+            #[inline]
             pub fn from_row(row: &#p::Row) -> ::core::result::Result<Self, #p::PgError> {
-                ::core::result::Result::Ok(Self { #(#gets,)* })
+                #(#reads)*
+                ::core::result::Result::Ok(Self { #(#idents,)* })
             }
         }
 
         #[automatically_derived]
         impl ::pgstrata::FromRow for #struct_ident {
+            #[inline]
             fn from_row(row: &#p::Row) -> ::core::result::Result<Self, #p::PgError> {
                 #struct_ident::from_row(row)
             }
         }
 
         #[doc = #new_doc]
-        #[derive(Debug, Clone, PartialEq)]
+        #[derive(Debug, Clone)]
         pub struct #new_ident {
             #(#new_fields,)*
         }
@@ -201,13 +213,23 @@ pub fn emit(
             ///
             /// # Errors
             /// The insert fails.
-            pub async fn insert<C: #p::GenericClient>(&self, client: &C) -> ::core::result::Result<#struct_ident, #p::PgError> {
-                let mut columns: ::std::vec::Vec<&'static str> = ::std::vec::Vec::new();
-                let mut values: ::std::vec::Vec<&(dyn #p::ToSql + ::core::marker::Sync)> = ::std::vec::Vec::new();
-                #(#pushes)*
-                let sql = #p::insert_sql(#struct_ident::TABLE, &columns, #returning);
-                let row = #p::GenericClient::query_one(client, sql.as_str(), &values).await?;
-                #struct_ident::from_row(&row)
+            #[inline]
+            pub fn insert<'a, C: #p::GenericClient + ::core::marker::Sync>(
+                &'a self,
+                client: &'a C,
+            ) -> impl ::core::future::Future<Output = ::core::result::Result<#struct_ident, #p::PgError>> + ::core::marker::Send + 'a {
+                #p::insert_row(client, self)
+            }
+        }
+
+        #[automatically_derived]
+        impl ::pgstrata::Insertable for #new_ident {
+            type Row = #struct_ident;
+            const TABLE: &'static str = #sql_table;
+            const RETURNING: &'static str = #returning;
+            #[inline]
+            fn values(&self) -> ::std::vec::Vec<(&'static str, ::core::option::Option<&(dyn #p::ToSql + ::core::marker::Sync)>)> {
+                ::std::vec![#(#values),*]
             }
         }
     })

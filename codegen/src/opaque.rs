@@ -137,6 +137,123 @@ pub fn may_change_schema(sql: &str) -> Option<String> {
     }
 }
 
+/// `ALTER TABLE|TYPE|DOMAIN [IF EXISTS] [ONLY] name SET SCHEMA schema`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SetSchema {
+    /// A table (otherwise a type or domain).
+    pub table: bool,
+    /// `IF EXISTS` was written.
+    pub if_exists: bool,
+    /// The object's name parts, folded.
+    pub name: Vec<String>,
+    /// The new schema, folded.
+    pub schema: String,
+}
+
+/// Recognizes `SET SCHEMA`, which sqlparser does not parse, with identifiers folded as
+/// PostgreSQL folds them.
+pub fn set_schema(sql: &str) -> Option<SetSchema> {
+    let tokens = idents(sql)?;
+    let upper = |i: usize| {
+        tokens.get(i).map(|(t, quoted)| {
+            if *quoted {
+                String::new()
+            } else {
+                t.to_ascii_uppercase()
+            }
+        })
+    };
+    if upper(0)? != "ALTER" {
+        return None;
+    }
+    let table = match upper(1)?.as_str() {
+        "TABLE" => true,
+        "TYPE" | "DOMAIN" => false,
+        _ => return None,
+    };
+    let mut i = 2;
+    let mut if_exists = false;
+    if upper(i)? == "IF" && upper(i + 1)? == "EXISTS" {
+        if_exists = true;
+        i += 2;
+    }
+    if upper(i)? == "ONLY" {
+        i += 1;
+    }
+    let name = tokens
+        .get(i)?
+        .0
+        .split('\u{0}')
+        .map(str::to_string)
+        .collect::<Vec<_>>();
+    if upper(i + 1)? != "SET" || upper(i + 2)? != "SCHEMA" || tokens.len() != i + 4 {
+        return None;
+    }
+    Some(SetSchema {
+        table,
+        if_exists,
+        name,
+        schema: tokens[i + 3].0.clone(),
+    })
+}
+
+/// Identifiers and keywords of `sql`: quoted ones kept as written, others lower-cased;
+/// a dotted name is one token with its parts joined by NUL. `None` on anything else.
+fn idents(sql: &str) -> Option<Vec<(String, bool)>> {
+    let mut out: Vec<(String, bool)> = Vec::new();
+    let mut chars = sql.trim().trim_end_matches(';').chars().peekable();
+    let mut dotted = false;
+    while let Some(&c) = chars.peek() {
+        if c.is_whitespace() {
+            chars.next();
+            continue;
+        }
+        if c == '.' {
+            chars.next();
+            dotted = true;
+            continue;
+        }
+        let (part, quoted) = if c == '"' {
+            chars.next();
+            let mut s = String::new();
+            loop {
+                match chars.next()? {
+                    '"' if chars.peek() == Some(&'"') => {
+                        chars.next();
+                        s.push('"');
+                    }
+                    '"' => break,
+                    ch => s.push(ch),
+                }
+            }
+            (s, true)
+        } else if c.is_alphanumeric() || c == '_' {
+            let mut s = String::new();
+            while let Some(&ch) = chars.peek() {
+                if ch.is_alphanumeric() || ch == '_' || ch == '$' {
+                    s.push(ch.to_ascii_lowercase());
+                    chars.next();
+                } else {
+                    break;
+                }
+            }
+            (s, false)
+        } else {
+            return None;
+        };
+        match (dotted, out.last_mut()) {
+            (true, Some(last)) => {
+                last.0.push('\u{0}');
+                last.0.push_str(&part);
+                last.1 = true;
+            }
+            _ => out.push((part, quoted)),
+        }
+        dotted = false;
+    }
+    Some(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -155,6 +272,30 @@ mod tests {
         ] {
             assert_eq!(may_change_schema(sql), None, "{sql}");
         }
+    }
+
+    #[test]
+    fn set_schema_is_recognized() {
+        assert_eq!(
+            set_schema("ALTER TABLE IF EXISTS ONLY Public.\"Users\" SET SCHEMA Archive;"),
+            Some(SetSchema {
+                table: true,
+                if_exists: true,
+                name: vec!["public".into(), "Users".into()],
+                schema: "archive".into()
+            })
+        );
+        assert_eq!(
+            set_schema("alter type mood set schema billing"),
+            Some(SetSchema {
+                table: false,
+                if_exists: false,
+                name: vec!["mood".into()],
+                schema: "billing".into()
+            })
+        );
+        assert_eq!(set_schema("ALTER TABLE t SET SCHEMA a b"), None);
+        assert_eq!(set_schema("ALTER TABLE t ADD COLUMN c int"), None);
     }
 
     #[test]

@@ -129,6 +129,12 @@ impl Replayer {
                     )));
                 }
                 Err(e) => {
+                    if let Some(moved) = opaque::set_schema(text) {
+                        if let Err(message) = self.set_schema(moved) {
+                            self.errors.push(at.error(message));
+                        }
+                        continue;
+                    }
                     if let Some(problem) = opaque::may_change_schema(text) {
                         self.errors.push(
                             at.error(format!(
@@ -958,6 +964,86 @@ impl Replayer {
                 });
             }
         }
+        Ok(())
+    }
+
+    /// `ALTER TABLE|TYPE name SET SCHEMA other`, which sqlparser does not parse.
+    fn set_schema(&mut self, m: opaque::SetSchema) -> R<()> {
+        let name = ObjectName(
+            m.name
+                .iter()
+                .map(|p| {
+                    sqlparser::ast::ObjectNamePart::Identifier(sqlparser::ast::Ident::new(
+                        p.clone(),
+                    ))
+                })
+                .collect(),
+        );
+        if m.table {
+            let Some(i) = self.find_table(&name) else {
+                if m.if_exists {
+                    return Ok(());
+                }
+                return Err(format!(
+                    "table {} does not exist at this point of the migrations",
+                    m.name.join(".")
+                ));
+            };
+            let old = QualifiedName {
+                schema: self.catalog.tables[i].schema.clone(),
+                name: self.catalog.tables[i].name.clone(),
+            };
+            self.catalog.tables[i].schema = m.schema.clone();
+            for t in &mut self.catalog.tables {
+                for fk in &mut t.foreign_keys {
+                    if fk.references == old {
+                        fk.references.schema = m.schema.clone();
+                    }
+                }
+            }
+            return Ok(());
+        }
+        let n = m.name.last().cloned().unwrap_or_default();
+        let Some(schema) = self.resolve_type(&(m.name.len() > 1).then(|| m.name[0].clone()), &n)
+        else {
+            if m.if_exists {
+                return Ok(());
+            }
+            return Err(format!(
+                "type {} does not exist at this point of the migrations",
+                m.name.join(".")
+            ));
+        };
+        for e in self
+            .catalog
+            .enums
+            .iter_mut()
+            .filter(|e| e.schema == schema && e.name == n)
+        {
+            e.schema = m.schema.clone();
+        }
+        for c in self
+            .catalog
+            .composites
+            .iter_mut()
+            .filter(|c| c.schema == schema && c.name == n)
+        {
+            c.schema = m.schema.clone();
+        }
+        for d in self
+            .catalog
+            .domains
+            .iter_mut()
+            .filter(|d| d.schema == schema && d.name == n)
+        {
+            d.schema = m.schema.clone();
+        }
+        let to = m.schema.clone();
+        self.each_type_mut(|t| {
+            if t.schema.as_deref() == Some(schema.as_str()) && t.name == n {
+                t.schema = Some(to.clone());
+            }
+        });
         Ok(())
     }
 

@@ -99,7 +99,11 @@ pub(crate) async fn transactional<C: Conn>(
             // is left, and report the statement from the server's position.
             let _ = conn.batch("ROLLBACK").await;
             let err = locate(e, &pieces, group);
-            if err.statement().is_none() && err.as_db_error().is_some() {
+            if err.statement().is_none()
+                && err
+                    .as_db_error()
+                    .is_some_and(|d| about_a_statement(d.code().code()))
+            {
                 if let Some(found) = replay(conn, group, timeouts).await {
                     return Err(found);
                 }
@@ -165,6 +169,18 @@ pub(crate) async fn transactional<C: Conn>(
         ));
     }
     Ok(out)
+}
+
+/// Whether an error without a position still belongs to one statement (a constraint
+/// violation, a division by zero), so that replaying finds it. Timeouts, lock waits,
+/// deadlocks, lack of resources and lost connections do not: replaying would only wait
+/// again.
+fn about_a_statement(sqlstate: &str) -> bool {
+    !(sqlstate.starts_with("57") // query canceled, admin shutdown
+        || sqlstate.starts_with("40") // serialization failure, deadlock
+        || sqlstate.starts_with("53") // insufficient resources
+        || sqlstate.starts_with("08") // connection exception
+        || sqlstate == "55P03") // lock not available
 }
 
 /// A timestamp mark between grouped migrations, as seconds since the epoch.

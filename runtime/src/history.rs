@@ -100,6 +100,22 @@ pub(crate) fn is_missing(e: &tokio_postgres::Error) -> bool {
         .is_some_and(|d| matches!(d.code().code(), "42P01" | "3F000"))
 }
 
+/// Runs a query on the history table; `None` when the table does not exist yet.
+async fn query<C: Conn>(
+    conn: &mut C,
+    table: &HistoryTable,
+    sql: &str,
+) -> Result<Option<Vec<tokio_postgres::SimpleQueryRow>>, Error> {
+    match conn.simple(sql).await {
+        Ok(m) => Ok(Some(rows(m))),
+        Err(e) if is_missing(&e) => Ok(None),
+        Err(e) => Err(Error::db(
+            format!("cannot read the history table {}", table.display()),
+            e,
+        )),
+    }
+}
+
 /// Reads every row of the history table; `None` when it does not exist yet.
 pub(crate) async fn read<C: Conn>(
     conn: &mut C,
@@ -109,18 +125,11 @@ pub(crate) async fn read<C: Conn>(
         "SELECT version, name, checksum, state, applied_at::text, error FROM {} ORDER BY version",
         table.sql()
     );
-    let messages = match conn.simple(&sql).await {
-        Ok(m) => m,
-        Err(e) if is_missing(&e) => return Ok(None),
-        Err(e) => {
-            return Err(Error::db(
-                format!("cannot read the history table {}", table.display()),
-                e,
-            ))
-        }
+    let Some(rows) = query(conn, table, &sql).await? else {
+        return Ok(None);
     };
     let mut out = Vec::new();
-    for r in rows(messages) {
+    for r in rows {
         let text = |i: usize| r.get(i).unwrap_or_default().to_string();
         out.push(HistoryRow {
             version: parse_i64(r.get(0), "history version")?,
@@ -156,17 +165,9 @@ pub(crate) async fn up_to_date<C: Conn>(
     list: &[pgstrata_core::Migration],
 ) -> Result<Option<bool>, Error> {
     let sql = format!("SELECT version, checksum, state FROM {}", table.sql());
-    let messages = match conn.simple(&sql).await {
-        Ok(m) => m,
-        Err(e) if is_missing(&e) => return Ok(None),
-        Err(e) => {
-            return Err(Error::db(
-                format!("cannot read the history table {}", table.display()),
-                e,
-            ))
-        }
+    let Some(rows) = query(conn, table, &sql).await? else {
+        return Ok(None);
     };
-    let rows = rows(messages);
     if rows.len() != list.len() {
         return Ok(Some(false));
     }

@@ -328,6 +328,7 @@ impl<'m> Runner<'m> {
         // 3. Lock, then read and plan again: another process may have applied some.
         lock::acquire(conn, &table, self.lock_timeout).await?;
         let result = self.locked(conn, &table, opts).await;
+        let _ = conn.batch("RESET client_connection_check_interval").await;
         let released = lock::release(conn, &table).await;
         let report = result?;
         released.map_err(|e| e.with_report(report.clone()))?;

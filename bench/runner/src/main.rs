@@ -164,13 +164,93 @@ fn main() {
     }
 }
 
+/// Whether a section runs: all of them, or those named in BENCH_ONLY
+/// (cold, warm, concurrent, pipeline, rebuild; comma-separated).
+fn section(name: &str) -> bool {
+    std::env::var("BENCH_ONLY").map_or(true, |only| only.split(',').any(|s| s.trim() == name))
+}
+
 fn all() {
+    if section("pipeline") {
+        pipeline();
+    }
+    if section("cold") || section("warm") || section("concurrent") {
+        database_sections();
+    }
+    if section("rebuild") {
+        rebuilds();
+    }
+}
+
+/// Read + split + parse + replay + emit, in process, as the macro does it.
+fn pipeline() {
+    let bench = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let runs = env_usize("BENCH_PIPELINE_RUNS", 10);
+    println!("\n## pipeline: discover, split, parse, replay, emit (median of {runs}, in process)");
+    for (label, dir) in [("lemmy (247 migrations)", "../../shared/corpus/lemmy"), ("generated (1000 migrations)", "migrations/sqlx")] {
+        let path = bench.join(dir);
+        if !path.is_dir() {
+            println!("  {label:<30} skipped: {} is missing", path.display());
+            continue;
+        }
+        let bytes: u64 = walk(&path).iter().filter_map(|p| std::fs::metadata(p).ok()).map(|m| m.len()).sum();
+        let tables = pgstrata_codegen::catalog(&path).map(|c| c.tables.len()).unwrap_or(0);
+        let mut model = Vec::new();
+        let mut full = Vec::new();
+        for _ in 0..runs {
+            let t = Instant::now();
+            pgstrata_codegen::catalog(&path).expect("catalog");
+            model.push(t.elapsed());
+            let t = Instant::now();
+            pgstrata_codegen::expand(dir, &bench, pgstrata_codegen::types::Features::default()).expect("expand");
+            full.push(t.elapsed());
+        }
+        let (m, f) = (median(model), median(full));
+        let mbs = |d: Duration| bytes as f64 / 1e6 / d.as_secs_f64();
+        println!(
+            "  {label:<30} {:.2} MB, {tables} tables: model {} ({:.0} MB/s), model + emit {} ({:.0} MB/s)",
+            bytes as f64 / 1e6,
+            ms(m),
+            mbs(m),
+            ms(f),
+            mbs(f)
+        );
+    }
+}
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else if p.extension().is_some_and(|x| x == "sql") {
+            out.push(p);
+        }
+    }
+    out
+}
+
+fn database_sections() {
     let server = pgstrata_testkit::server();
     let mut dbs = Dbs { admin: server.admin_url.clone(), names: Vec::new() };
     let rounds = env_usize("BENCH_ROUNDS", 5);
     let n = pg::MIGRATIONS.len();
     println!("pgstrata benchmark: {n} migrations, {rounds} rounds, server {}", if server.throwaway { "throwaway (fsync off)" } else { "DATABASE_URL" });
 
+    if section("cold") {
+        cold(&mut dbs, rounds);
+    }
+    if section("warm") {
+        warm(&mut dbs);
+    }
+    if section("concurrent") {
+        concurrent(&mut dbs);
+    }
+    dbs.drop_all();
+}
+
+fn cold(dbs: &mut Dbs, rounds: usize) {
     // Cold apply: interleaved per round so drift hits every tool alike.
     let tools = [Tool::Floor, Tool::Pgstrata, Tool::Refinery, Tool::Sqlx, Tool::FloorGrouped, Tool::PgstrataGrouped];
     let mut cold: Vec<Vec<Duration>> = vec![Vec::new(); tools.len()];
@@ -188,7 +268,9 @@ fn all() {
     println!("  pgstrata / floor (tx per migration)        = {}", ratio(cold[1], cold[0]));
     println!("  pgstrata-grouped / floor-grouped            = {}", ratio(cold[5], cold[4]));
     println!("  pgstrata / refinery = {}, pgstrata / sqlx = {}", ratio(cold[1], cold[2]), ratio(cold[1], cold[3]));
+}
 
+fn warm(dbs: &mut Dbs) {
     // Warm start: everything applied, nothing to do, timed inside the process.
     let warm_iters = env_usize("BENCH_WARM", 30);
     println!("\n## warm start, nothing to do (median of {warm_iters}, in-process, connection excluded)");
@@ -203,7 +285,9 @@ fn all() {
     }
     let faster_peer = warm[1].min(warm[2]);
     println!("  pgstrata / faster peer = {} (goal: at most 0.50x)", ratio(warm[0], faster_peer));
+}
 
+fn concurrent(dbs: &mut Dbs) {
     // Concurrent starts: N processes at once against an empty database.
     let exe = std::env::current_exe().expect("current exe");
     println!("\n## concurrent starts against an empty database (processes that succeeded)");
@@ -229,9 +313,6 @@ fn all() {
         }
         println!("{line}");
     }
-    dbs.drop_all();
-
-    rebuilds();
 }
 
 fn history_count(url: &str, t: Tool) -> String {

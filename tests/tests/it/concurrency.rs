@@ -28,25 +28,55 @@ fn logged(with_concurrent_index: bool) -> Fixture {
     f
 }
 
-fn start_together(n: usize, with_concurrent_index: bool) {
+/// `n` runs on separate connections, started together: tokio-postgres clients on tasks
+/// of a multi-threaded runtime, or blocking clients on threads.
+fn start_together(n: usize, with_concurrent_index: bool, use_async: bool) {
     let f = logged(with_concurrent_index);
     let migrations = Arc::new(f.migrations());
     let db = fresh_db();
-    let barrier = Arc::new(Barrier::new(n));
-    let handles: Vec<_> = (0..n)
-        .map(|_| {
-            let (m, b, url) = (migrations.clone(), barrier.clone(), db.url().to_string());
-            std::thread::spawn(move || {
-                let mut c = connect_blocking(&url).unwrap();
-                b.wait();
-                m.run_blocking(&mut c)
-                    .map(|r| r.applied.len())
-                    .map_err(|e| e.to_string())
-            })
+    let results: Vec<Result<usize, String>> = if use_async {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(4)
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let barrier = Arc::new(tokio::sync::Barrier::new(n));
+            let tasks: Vec<_> = (0..n)
+                .map(|_| {
+                    let (m, b, url) = (migrations.clone(), barrier.clone(), db.url().to_string());
+                    tokio::spawn(async move {
+                        let mut c = pgstrata_testkit::connect(&url).await.unwrap();
+                        b.wait().await;
+                        m.run(&mut c)
+                            .await
+                            .map(|r| r.applied.len())
+                            .map_err(|e| e.to_string())
+                    })
+                })
+                .collect();
+            let mut out = Vec::new();
+            for t in tasks {
+                out.push(t.await.unwrap());
+            }
+            out
         })
-        .collect();
-    let results: Vec<Result<usize, String>> =
-        handles.into_iter().map(|h| h.join().unwrap()).collect();
+    } else {
+        let barrier = Arc::new(Barrier::new(n));
+        let handles: Vec<_> = (0..n)
+            .map(|_| {
+                let (m, b, url) = (migrations.clone(), barrier.clone(), db.url().to_string());
+                std::thread::spawn(move || {
+                    let mut c = connect_blocking(&url).unwrap();
+                    b.wait();
+                    m.run_blocking(&mut c)
+                        .map(|r| r.applied.len())
+                        .map_err(|e| e.to_string())
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    };
     let failures: Vec<&String> = results.iter().filter_map(|r| r.as_ref().err()).collect();
     assert!(
         failures.is_empty(),
@@ -73,12 +103,17 @@ fn start_together(n: usize, with_concurrent_index: bool) {
 
 #[test]
 fn sixteen_concurrent_starts_apply_each_migration_once() {
-    start_together(16, false);
+    start_together(16, false, true);
 }
 
 #[test]
 fn sixteen_concurrent_starts_with_create_index_concurrently() {
-    start_together(16, true);
+    start_together(16, true, true);
+}
+
+#[test]
+fn sixteen_concurrent_blocking_starts_with_create_index_concurrently() {
+    start_together(16, true, false);
 }
 
 #[test]

@@ -1,0 +1,484 @@
+//! Replaying migrations into the schema model, statement by statement, in order.
+//!
+//! Each statement is parsed with sqlparser (PostgreSQL dialect) and its effect applied
+//! to the [`Catalog`]. A statement sqlparser cannot parse is passed over when it cannot
+//! change the shape the model tracks, and otherwise stops generation with an error that
+//! names its file, line and column and the escape hatch: a `-- pgstrata:replay <SQL>`
+//! (or `-- pgstrata:replay skip`) comment on the line before it.
+
+use pgstrata_core::catalog::{
+    Catalog, Check, Column, ColumnType, Composite, Domain, Enum, ForeignKey, Index, KeyConstraint,
+    Policy, QualifiedName, Table, View,
+};
+use sqlparser::ast::{
+    AlterColumnOperation, AlterTableOperation, AlterTypeAddValuePosition, AlterTypeOperation,
+    ColumnDef, ColumnOption, CommentObject, CreateTableLikeKind, DataType, Expr, GeneratedAs,
+    ObjectName, ObjectType, ReferentialAction, RenameTableNameKind, SchemaName, Select, SelectItem,
+    SetExpr, Statement, TableConstraint, TableFactor, UserDefinedTypeRepresentation,
+};
+use sqlparser::dialect::PostgreSqlDialect;
+use sqlparser::parser::Parser;
+
+use crate::diag::{Diagnostic, Errors};
+use crate::opaque;
+use crate::pgtype::{fold, parts, written, Written};
+use crate::source::{Source, SqlText};
+
+mod table;
+mod types;
+
+/// Replays every up migration, in order.
+///
+/// # Errors
+/// Every statement that cannot be modelled, and every reference to something that does
+/// not exist (ALTER of an unknown table or column), each with file, line and column.
+pub fn replay(sources: &[Source]) -> Result<Catalog, Errors> {
+    let mut r = Replayer::default();
+    for s in sources {
+        r.file(&s.up);
+    }
+    let Replayer {
+        catalog,
+        mut errors,
+        ..
+    } = r;
+    for t in catalog.tables.iter().filter(|t| t.unresolved.is_some()) {
+        if let Some(at) = &t.unresolved {
+            errors.push(Diagnostic::file(
+                at.split(": ").next().unwrap_or(at),
+                format!("the columns of table {}.{} are not known: {}", t.schema, t.name, at.split_once(": ").map_or("", |x| x.1)),
+            ).help(
+                "pgstrata cannot derive columns from this query; put `-- pgstrata:replay CREATE TABLE ... (columns)` \
+                 on the line before the statement to declare them",
+            ));
+        }
+    }
+    errors.finish(catalog)
+}
+
+/// The replay state.
+pub struct Replayer {
+    /// The model so far.
+    pub catalog: Catalog,
+    /// Problems so far.
+    pub errors: Errors,
+    search_path: Vec<String>,
+    /// `file:line:column` of the statement being replayed.
+    here: String,
+}
+
+impl Default for Replayer {
+    fn default() -> Replayer {
+        Replayer {
+            catalog: Catalog::default(),
+            errors: Errors::default(),
+            search_path: vec!["public".into()],
+            here: String::new(),
+        }
+    }
+}
+
+/// Where the statement being replayed is, for messages.
+struct At<'a> {
+    sql: &'a SqlText,
+    offset: usize,
+}
+
+impl At<'_> {
+    fn error(&self, message: impl Into<String>) -> Diagnostic {
+        Diagnostic::at(
+            &self.sql.display,
+            &self.sql.text,
+            self.sql.first_line,
+            self.offset,
+            message,
+        )
+    }
+}
+
+type R<T> = Result<T, String>;
+
+impl Replayer {
+    /// Replays one file's statements.
+    pub fn file(&mut self, sql: &SqlText) {
+        let mut prev_end = 0usize;
+        for stmt in &sql.split.statements {
+            let start = stmt.span.start as usize;
+            let text = &sql.text[stmt.span.range()];
+            let at = At { sql, offset: start };
+            let (line, col) = pgstrata_core::line_col(&sql.text, start);
+            self.here = format!("{}:{}:{col}", sql.display, line + sql.first_line - 1);
+            let directive = replay_directive(sql, prev_end, start);
+            prev_end = stmt.span.end as usize;
+            let effective = match &directive {
+                Some(d) if d.eq_ignore_ascii_case("skip") => continue,
+                Some(d) => d.as_str(),
+                None => text,
+            };
+            match Parser::parse_sql(&PostgreSqlDialect {}, effective) {
+                Ok(statements) => {
+                    for s in statements {
+                        if let Err(message) = self.statement(&s) {
+                            self.errors.push(at.error(message).help(
+                                "fix the statement, or if pgstrata models it wrongly, describe its effect with \
+                                 `-- pgstrata:replay <SQL>` on the line before it",
+                            ));
+                        }
+                    }
+                }
+                Err(e) if directive.is_some() => {
+                    self.errors.push(at.error(format!(
+                        "the SQL of `-- pgstrata:replay` does not parse: {e}"
+                    )));
+                }
+                Err(e) => {
+                    if let Some(moved) = opaque::set_schema(text) {
+                        if let Err(message) = self.set_schema(moved) {
+                            self.errors.push(at.error(message));
+                        }
+                        continue;
+                    }
+                    if let Some(problem) = opaque::may_change_schema(text) {
+                        self.errors.push(
+                            at.error(format!(
+                                "cannot model this statement: sqlparser does not parse it ({e}) and it {problem}"
+                            ))
+                            .help(
+                                "tell pgstrata its effect on the schema: put `-- pgstrata:replay skip` on the line \
+                                 before it if it changes no table, column or type, or `-- pgstrata:replay <SQL>` with \
+                                 equivalent SQL that pgstrata parses",
+                            ),
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    fn schema_of(&self, p: &[String]) -> (String, String) {
+        match p {
+            [s, n] => (s.clone(), n.clone()),
+            [.., s, n] => (s.clone(), n.clone()),
+            [n] => (
+                self.search_path
+                    .first()
+                    .cloned()
+                    .unwrap_or_else(|| "public".into()),
+                n.clone(),
+            ),
+            [] => ("public".into(), String::new()),
+        }
+    }
+
+    /// The index of the table an (optionally qualified) name refers to.
+    fn find_table(&self, name: &ObjectName) -> Option<usize> {
+        let p = parts(name);
+        match p.as_slice() {
+            [n] => self.search_path.iter().find_map(|s| {
+                self.catalog
+                    .tables
+                    .iter()
+                    .position(|t| &t.schema == s && &t.name == n)
+            }),
+            [.., s, n] => self
+                .catalog
+                .tables
+                .iter()
+                .position(|t| &t.schema == s && &t.name == n),
+            [] => None,
+        }
+    }
+
+    fn find_view(&self, name: &ObjectName) -> bool {
+        let p = parts(name);
+        match p.as_slice() {
+            [n] => self
+                .catalog
+                .views
+                .iter()
+                .any(|v| &v.name == n && self.search_path.contains(&v.schema)),
+            [.., s, n] => self
+                .catalog
+                .views
+                .iter()
+                .any(|v| &v.schema == s && &v.name == n),
+            [] => false,
+        }
+    }
+
+    fn table_mut(&mut self, name: &ObjectName) -> R<&mut Table> {
+        match self.find_table(name) {
+            Some(i) => Ok(&mut self.catalog.tables[i]),
+            None => Err(format!(
+                "table {name} does not exist at this point of the migrations"
+            )),
+        }
+    }
+
+    /// Resolves a user type name to the schema that has it.
+    fn resolve_type(&self, schema: &Option<String>, name: &str) -> Option<String> {
+        let has = |s: &str| {
+            self.catalog
+                .enums
+                .iter()
+                .any(|e| e.schema == s && e.name == name)
+                || self
+                    .catalog
+                    .domains
+                    .iter()
+                    .any(|d| d.schema == s && d.name == name)
+                || self
+                    .catalog
+                    .composites
+                    .iter()
+                    .any(|c| c.schema == s && c.name == name)
+                || self
+                    .catalog
+                    .tables
+                    .iter()
+                    .any(|t| t.schema == s && t.name == name)
+        };
+        match schema {
+            Some(s) => has(s).then(|| s.clone()),
+            None => self.search_path.iter().find(|s| has(s)).cloned(),
+        }
+    }
+
+    fn column_type(&self, dt: &DataType) -> R<(ColumnType, bool)> {
+        match written(dt)? {
+            Written::Builtin(t, serial) => Ok((t, serial.is_some())),
+            Written::Named {
+                schema,
+                name,
+                array,
+                modifier,
+            } => {
+                let schema = match self.resolve_type(&schema, &name) {
+                    Some(s) => s,
+                    // An extension's type (citext, hstore, geometry...): the model does not
+                    // track extensions; such types live in the schema they were created in,
+                    // `public` unless written.
+                    None => schema.unwrap_or_else(|| "public".into()),
+                };
+                Ok((
+                    ColumnType {
+                        schema: Some(schema),
+                        name,
+                        modifier,
+                        array,
+                    },
+                    false,
+                ))
+            }
+        }
+    }
+
+    fn statement(&mut self, s: &Statement) -> R<()> {
+        match s {
+            Statement::CreateTable(ct) => self.create_table(ct),
+            Statement::AlterTable(at) => {
+                if self.find_table(&at.name).is_none() && at.if_exists {
+                    return Ok(());
+                }
+                for op in &at.operations {
+                    self.alter_table(&at.name, op)?;
+                }
+                Ok(())
+            }
+            Statement::CreateType {
+                name,
+                representation,
+            } => self.create_type(name, representation.as_ref()),
+            Statement::AlterType(at) => self.alter_type(&at.name, &at.operation),
+            Statement::CreateDomain(d) => {
+                let (schema, n) = self.schema_of(&parts(&d.name));
+                let (ty, _) = self.column_type(&d.data_type)?;
+                self.catalog.domains.push(Domain {
+                    schema,
+                    name: n,
+                    ty,
+                    not_null: false,
+                    default: d.default.as_ref().map(Expr::to_string),
+                    comment: None,
+                });
+                Ok(())
+            }
+            Statement::DropDomain(d) => {
+                let p = parts(&d.name);
+                let before = self.catalog.domains.len();
+                self.catalog.domains.retain(|x| {
+                    !(x.name == *p.last().unwrap_or(&String::new())
+                        && (p.len() == 1 || x.schema == p[0]))
+                });
+                if before == self.catalog.domains.len() && !d.if_exists {
+                    return Err(format!(
+                        "domain {} does not exist at this point of the migrations",
+                        d.name
+                    ));
+                }
+                Ok(())
+            }
+            Statement::CreateSchema {
+                schema_name,
+                if_not_exists,
+                ..
+            } => {
+                let name = match schema_name {
+                    SchemaName::Simple(n) | SchemaName::NamedAuthorization(n, _) => {
+                        parts(n).join(".")
+                    }
+                    SchemaName::UnnamedAuthorization(i) => fold(i),
+                };
+                if !self.catalog.schemas.contains(&name) && name != "public" {
+                    self.catalog.schemas.push(name);
+                } else if !if_not_exists && name != "public" {
+                    return Err(format!("schema {name} already exists"));
+                }
+                Ok(())
+            }
+            Statement::Drop {
+                object_type,
+                if_exists,
+                names,
+                cascade,
+                ..
+            } => {
+                for n in names {
+                    self.drop(*object_type, n, *if_exists, *cascade)?;
+                }
+                Ok(())
+            }
+            Statement::CreateIndex(ci) => {
+                if self.find_view(&ci.table_name) {
+                    // Materialized views have indexes too; the model does not list them.
+                    return Ok(());
+                }
+                let Some(i) = self.find_table(&ci.table_name) else {
+                    return Err(format!(
+                        "table {} does not exist at this point of the migrations",
+                        ci.table_name
+                    ));
+                };
+                let t = &mut self.catalog.tables[i];
+                let name = ci
+                    .name
+                    .as_ref()
+                    .map(|n| parts(n).pop().unwrap_or_default())
+                    .unwrap_or_else(|| format!("{}_idx", t.name));
+                if ci.if_not_exists && t.indexes.iter().any(|x| x.name == name) {
+                    return Ok(());
+                }
+                t.indexes.push(Index {
+                    name,
+                    unique: ci.unique,
+                    columns: ci
+                        .columns
+                        .iter()
+                        .map(|c| c.column.expr.to_string())
+                        .collect(),
+                    method: ci
+                        .using
+                        .as_ref()
+                        .map_or_else(|| "btree".to_string(), |u| u.to_string().to_lowercase()),
+                });
+                Ok(())
+            }
+            Statement::CreateView(v) => {
+                let (schema, name) = self.schema_of(&parts(&v.name));
+                let columns = self.view_columns(&v.query, &v.columns);
+                self.catalog
+                    .views
+                    .retain(|x| !(x.schema == schema && x.name == name));
+                self.catalog.views.push(View {
+                    schema,
+                    name,
+                    materialized: v.materialized,
+                    columns,
+                    comment: None,
+                });
+                Ok(())
+            }
+            Statement::Comment {
+                object_type,
+                object_name,
+                comment,
+                ..
+            } => {
+                self.comment(object_type, object_name, comment.clone());
+                Ok(())
+            }
+            Statement::CreatePolicy(p) => {
+                let t = self.table_mut(&p.table_name)?;
+                t.policies.push(Policy {
+                    name: fold(&p.name),
+                    command: p
+                        .command
+                        .as_ref()
+                        .map_or_else(|| "ALL".to_string(), |c| c.to_string().to_uppercase()),
+                    using: p.using.as_ref().map(Expr::to_string),
+                    with_check: p.with_check.as_ref().map(Expr::to_string),
+                });
+                Ok(())
+            }
+            Statement::DropPolicy(p) => {
+                let name = fold(&p.name);
+                if let Some(i) = self.find_table(&p.table_name) {
+                    self.catalog.tables[i].policies.retain(|x| x.name != name);
+                }
+                Ok(())
+            }
+            Statement::Set(set) => {
+                self.set(set);
+                Ok(())
+            }
+            // Everything else (DML, functions, triggers, grants, sequences, BEGIN/COMMIT)
+            // leaves the modelled shape as it is.
+            _ => Ok(()),
+        }
+    }
+
+    fn set(&mut self, set: &sqlparser::ast::Set) {
+        if let sqlparser::ast::Set::SingleAssignment {
+            variable, values, ..
+        } = set
+        {
+            if parts(variable).last().is_some_and(|v| v == "search_path") {
+                let path: Vec<String> = values
+                    .iter()
+                    .map(|v| match v {
+                        Expr::Identifier(i) => fold(i),
+                        Expr::Value(v) => v.to_string().trim_matches('\'').to_string(),
+                        other => other.to_string(),
+                    })
+                    .filter(|s| s != "\"$user\"" && s != "$user")
+                    .collect();
+                if !path.is_empty() {
+                    self.search_path = path;
+                }
+            }
+        }
+    }
+}
+
+/// The SQL of a `-- pgstrata:replay ...` comment between `from` and `to` (the gap before
+/// a statement); several such lines are joined.
+fn replay_directive(sql: &SqlText, from: usize, to: usize) -> Option<String> {
+    let mut out: Option<String> = None;
+    for c in &sql.split.comments {
+        let (s, e) = (c.text.start as usize, c.text.end as usize);
+        if s < from || e > to {
+            continue;
+        }
+        if let Some(rest) = sql.text[s..e].trim().strip_prefix("pgstrata:replay") {
+            let rest = rest.trim();
+            match &mut out {
+                Some(o) => {
+                    o.push(' ');
+                    o.push_str(rest);
+                }
+                None => out = Some(rest.to_string()),
+            }
+        }
+    }
+    out
+}

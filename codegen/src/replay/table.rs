@@ -1,0 +1,478 @@
+//! Replaying tables: CREATE TABLE (with LIKE, INHERITS, PARTITION OF, AS SELECT) and
+//! every ALTER TABLE operation the model tracks.
+
+use super::*;
+
+impl Replayer {
+    pub(super) fn column(&self, table: &str, def: &ColumnDef, pk: &mut Vec<String>) -> R<Column> {
+        let (ty, serial) = self.column_type(&def.data_type)?;
+        let name = fold(&def.name);
+        let mut col = Column {
+            name: name.clone(),
+            ty,
+            nullable: !serial,
+            default: serial.then(|| format!("nextval('{table}_{name}_seq'::regclass)")),
+            identity: None,
+            generated: None,
+            comment: None,
+        };
+        for o in &def.options {
+            match &o.option {
+                ColumnOption::NotNull => col.nullable = false,
+                ColumnOption::Null => col.nullable = true,
+                ColumnOption::Default(e) => col.default = Some(e.to_string()),
+                ColumnOption::PrimaryKey(_) => {
+                    col.nullable = false;
+                    pk.push(name.clone());
+                }
+                ColumnOption::Generated {
+                    generated_as,
+                    generation_expr,
+                    ..
+                } => match (generated_as, generation_expr) {
+                    (_, Some(e)) => col.generated = Some(e.to_string()),
+                    (GeneratedAs::ByDefault, None) => {
+                        col.identity = Some("by default".into());
+                        col.nullable = false;
+                    }
+                    (_, None) => {
+                        col.identity = Some("always".into());
+                        col.nullable = false;
+                    }
+                },
+                ColumnOption::Identity(_) => {
+                    col.identity = Some("by default".into());
+                    col.nullable = false;
+                }
+                _ => {}
+            }
+        }
+        Ok(col)
+    }
+
+    pub(super) fn create_table(&mut self, ct: &sqlparser::ast::CreateTable) -> R<()> {
+        let (schema, name) = self.schema_of(&parts(&ct.name));
+        if self.catalog.table(&schema, &name).is_some() {
+            if ct.if_not_exists {
+                return Ok(());
+            }
+            return Err(format!(
+                "table {schema}.{name} already exists at this point of the migrations"
+            ));
+        }
+        let mut table = Table::new(&schema, &name);
+        table.origin = Some(self.here.clone());
+        if let Some(q) = &ct.query {
+            match self.view_columns(q, &[]) {
+                Some(cols) => table.columns = cols,
+                None => {
+                    table.unresolved = Some(format!(
+                        "{}: created by CREATE TABLE ... AS SELECT",
+                        self.here
+                    ))
+                }
+            }
+            self.catalog.tables.push(table);
+            return Ok(());
+        }
+        let mut pk = Vec::new();
+        // Columns that come from elsewhere go first, as in PostgreSQL.
+        if let Some(parent) = &ct.partition_of {
+            let i = self
+                .find_table(parent)
+                .ok_or_else(|| format!("partition parent {parent} does not exist"))?;
+            table.columns = self.catalog.tables[i].columns.clone();
+            table.primary_key = self.catalog.tables[i].primary_key.clone();
+        }
+        for parent in ct.inherits.iter().flatten() {
+            let i = self
+                .find_table(parent)
+                .ok_or_else(|| format!("inherited table {parent} does not exist"))?;
+            for c in self.catalog.tables[i].columns.clone() {
+                if table.column(&c.name).is_none() {
+                    table.columns.push(Column {
+                        identity: None,
+                        ..c
+                    });
+                }
+            }
+        }
+        if let Some(like) = &ct.like {
+            let like = match like {
+                CreateTableLikeKind::Parenthesized(l) | CreateTableLikeKind::Plain(l) => l,
+            };
+            let i = self
+                .find_table(&like.name)
+                .ok_or_else(|| format!("LIKE source {} does not exist", like.name))?;
+            let with_defaults = matches!(
+                like.defaults,
+                Some(sqlparser::ast::CreateTableLikeDefaults::Including)
+            );
+            for c in self.catalog.tables[i].columns.clone() {
+                table.columns.push(Column {
+                    default: if with_defaults { c.default } else { None },
+                    identity: None,
+                    generated: None,
+                    comment: None,
+                    ..c
+                });
+            }
+        }
+        for def in &ct.columns {
+            let col = self.column(&name, def, &mut pk)?;
+            match table.columns.iter_mut().find(|c| c.name == col.name) {
+                // Redeclaring an inherited column merges it.
+                Some(existing) => existing.nullable &= col.nullable,
+                None => table.columns.push(col),
+            }
+        }
+        if !pk.is_empty() {
+            table.primary_key = Some(KeyConstraint {
+                name: format!("{name}_pkey"),
+                columns: pk,
+            });
+        }
+        for def in &ct.columns {
+            self.column_constraints(&mut table, def);
+        }
+        for c in &ct.constraints {
+            add_constraint(&mut table, c)?;
+        }
+        self.catalog.tables.push(table);
+        Ok(())
+    }
+
+    pub(super) fn column_constraints(&self, table: &mut Table, def: &ColumnDef) {
+        let col = fold(&def.name);
+        for o in &def.options {
+            match &o.option {
+                ColumnOption::Unique(_) => table.uniques.push(KeyConstraint {
+                    name: o
+                        .name
+                        .as_ref()
+                        .map_or_else(|| format!("{}_{col}_key", table.name), fold),
+                    columns: vec![col.clone()],
+                }),
+                ColumnOption::ForeignKey(fk) => table.foreign_keys.push(ForeignKey {
+                    name: o
+                        .name
+                        .as_ref()
+                        .map_or_else(|| format!("{}_{col}_fkey", table.name), fold),
+                    columns: vec![col.clone()],
+                    references: self.qualified(&fk.foreign_table),
+                    referenced_columns: fk.referred_columns.iter().map(fold).collect(),
+                    on_delete: action(fk.on_delete),
+                    on_update: action(fk.on_update),
+                }),
+                ColumnOption::Check(c) => table.checks.push(Check {
+                    name: o
+                        .name
+                        .as_ref()
+                        .map_or_else(|| format!("{}_{col}_check", table.name), fold),
+                    expression: c.expr.to_string(),
+                }),
+                _ => {}
+            }
+        }
+    }
+
+    pub(super) fn qualified(&self, name: &ObjectName) -> QualifiedName {
+        match self.find_table(name) {
+            Some(i) => QualifiedName {
+                schema: self.catalog.tables[i].schema.clone(),
+                name: self.catalog.tables[i].name.clone(),
+            },
+            None => {
+                let (schema, name) = self.schema_of(&parts(name));
+                QualifiedName { schema, name }
+            }
+        }
+    }
+
+    pub(super) fn alter_table(&mut self, name: &ObjectName, op: &AlterTableOperation) -> R<()> {
+        let Some(ti) = self.find_table(name) else {
+            return Err(format!(
+                "ALTER TABLE of table {name}, which does not exist at this point of the migrations"
+            ));
+        };
+        if self.catalog.tables[ti].unresolved.is_some() {
+            // Its columns are unknown: changes to them cannot be checked. Whether the
+            // table survives decides if that is an error (see `replay`).
+            if let AlterTableOperation::RenameTable {
+                table_name: RenameTableNameKind::As(n) | RenameTableNameKind::To(n),
+            } = op
+            {
+                self.catalog.tables[ti].name = parts(n).pop().unwrap_or_default();
+            }
+            return Ok(());
+        }
+        match op {
+            AlterTableOperation::AddColumn {
+                if_not_exists,
+                column_def,
+                ..
+            } => {
+                let tname = self.catalog.tables[ti].name.clone();
+                let mut pk = Vec::new();
+                let col = self.column(&tname, column_def, &mut pk)?;
+                let t = &mut self.catalog.tables[ti];
+                if t.column(&col.name).is_some() {
+                    if *if_not_exists {
+                        return Ok(());
+                    }
+                    return Err(format!(
+                        "column {} of table {} already exists",
+                        col.name, t.name
+                    ));
+                }
+                t.columns.push(col);
+                if !pk.is_empty() {
+                    t.primary_key = Some(KeyConstraint {
+                        name: format!("{}_pkey", t.name),
+                        columns: pk,
+                    });
+                }
+                let mut table = std::mem::replace(&mut self.catalog.tables[ti], Table::new("", ""));
+                self.column_constraints(&mut table, column_def);
+                self.catalog.tables[ti] = table;
+            }
+            AlterTableOperation::DropColumn {
+                column_names,
+                if_exists,
+                ..
+            } => {
+                let t = &mut self.catalog.tables[ti];
+                for c in column_names {
+                    let c = fold(c);
+                    if t.column(&c).is_none() {
+                        if *if_exists {
+                            continue;
+                        }
+                        return Err(format!(
+                            "column {c} of table {} does not exist at this point of the migrations",
+                            t.name
+                        ));
+                    }
+                    t.columns.retain(|x| x.name != c);
+                    if t.primary_key
+                        .as_ref()
+                        .is_some_and(|pk| pk.columns.contains(&c))
+                    {
+                        t.primary_key = None;
+                    }
+                    t.uniques.retain(|u| !u.columns.contains(&c));
+                    t.foreign_keys.retain(|f| !f.columns.contains(&c));
+                    t.indexes
+                        .retain(|i| !i.columns.iter().any(|x| x.trim_matches('"') == c));
+                }
+            }
+            AlterTableOperation::RenameColumn {
+                old_column_name,
+                new_column_name,
+            } => {
+                let t = &mut self.catalog.tables[ti];
+                let (old, new) = (fold(old_column_name), fold(new_column_name));
+                let Some(col) = t.columns.iter_mut().find(|c| c.name == old) else {
+                    return Err(format!(
+                        "column {old} of table {} does not exist at this point of the migrations",
+                        t.name
+                    ));
+                };
+                col.name = new.clone();
+                let rename = |cols: &mut Vec<String>| {
+                    cols.iter_mut()
+                        .filter(|c| **c == old)
+                        .for_each(|c| *c = new.clone())
+                };
+                if let Some(pk) = &mut t.primary_key {
+                    rename(&mut pk.columns);
+                }
+                t.uniques.iter_mut().for_each(|u| rename(&mut u.columns));
+                t.foreign_keys
+                    .iter_mut()
+                    .for_each(|f| rename(&mut f.columns));
+            }
+            AlterTableOperation::RenameTable { table_name } => {
+                let n = match table_name {
+                    RenameTableNameKind::As(n) | RenameTableNameKind::To(n) => n,
+                };
+                let new = parts(n).pop().unwrap_or_default();
+                let t = &mut self.catalog.tables[ti];
+                let old = QualifiedName {
+                    schema: t.schema.clone(),
+                    name: t.name.clone(),
+                };
+                t.name = new.clone();
+                for t in &mut self.catalog.tables {
+                    for fk in &mut t.foreign_keys {
+                        if fk.references == old {
+                            fk.references.name = new.clone();
+                        }
+                    }
+                }
+            }
+            AlterTableOperation::AlterColumn { column_name, op } => {
+                let c = fold(column_name);
+                let new_type = match op {
+                    AlterColumnOperation::SetDataType { data_type, .. } => {
+                        Some(self.column_type(data_type)?.0)
+                    }
+                    _ => None,
+                };
+                let t = &mut self.catalog.tables[ti];
+                let tname = t.name.clone();
+                let Some(col) = t.columns.iter_mut().find(|x| x.name == c) else {
+                    return Err(format!("column {c} of table {tname} does not exist at this point of the migrations"));
+                };
+                match op {
+                    AlterColumnOperation::SetNotNull => col.nullable = false,
+                    AlterColumnOperation::DropNotNull => col.nullable = true,
+                    AlterColumnOperation::SetDefault { value } => {
+                        col.default = Some(value.to_string())
+                    }
+                    AlterColumnOperation::DropDefault => col.default = None,
+                    AlterColumnOperation::SetDataType { .. } => {
+                        if let Some(t) = new_type {
+                            col.ty = t;
+                        }
+                    }
+                    AlterColumnOperation::AddGenerated { generated_as, .. } => {
+                        col.identity = Some(
+                            if matches!(generated_as, Some(GeneratedAs::ByDefault)) {
+                                "by default"
+                            } else {
+                                "always"
+                            }
+                            .into(),
+                        );
+                        col.nullable = false;
+                    }
+                }
+            }
+            AlterTableOperation::AddConstraint { constraint, .. } => {
+                add_constraint(&mut self.catalog.tables[ti], constraint)?
+            }
+            AlterTableOperation::DropConstraint {
+                name, if_exists, ..
+            } => {
+                let n = fold(name);
+                let t = &mut self.catalog.tables[ti];
+                let mut found = false;
+                if t.primary_key.as_ref().is_some_and(|pk| pk.name == n) {
+                    t.primary_key = None;
+                    found = true;
+                }
+                let before = t.uniques.len() + t.foreign_keys.len() + t.checks.len();
+                t.uniques.retain(|u| u.name != n);
+                t.foreign_keys.retain(|f| f.name != n);
+                t.checks.retain(|c| c.name != n);
+                found |= before != t.uniques.len() + t.foreign_keys.len() + t.checks.len();
+                // Constraint names the model derived may differ from the server's for
+                // unnamed constraints; an unknown name is not an error.
+                let _ = (found, if_exists);
+            }
+            AlterTableOperation::RenameConstraint { old_name, new_name } => {
+                let (old, new) = (fold(old_name), fold(new_name));
+                let t = &mut self.catalog.tables[ti];
+                if let Some(pk) = t.primary_key.as_mut().filter(|pk| pk.name == old) {
+                    pk.name = new;
+                }
+            }
+            AlterTableOperation::EnableRowLevelSecurity => {
+                self.catalog.tables[ti].row_level_security = true
+            }
+            AlterTableOperation::DisableRowLevelSecurity => {
+                self.catalog.tables[ti].row_level_security = false
+            }
+            AlterTableOperation::ForceRowLevelSecurity => {
+                self.catalog.tables[ti].force_row_level_security = true
+            }
+            AlterTableOperation::NoForceRowLevelSecurity => {
+                self.catalog.tables[ti].force_row_level_security = false
+            }
+            // Triggers, rules, ownership, storage, replica identity: no shape change.
+            _ => {}
+        }
+        Ok(())
+    }
+}
+
+pub(super) fn action(a: Option<ReferentialAction>) -> Option<String> {
+    a.filter(|a| !matches!(a, ReferentialAction::NoAction))
+        .map(|a| a.to_string())
+}
+
+pub(super) fn add_constraint(table: &mut Table, c: &TableConstraint) -> R<()> {
+    let cols = |cs: &[sqlparser::ast::IndexColumn]| -> Vec<String> {
+        cs.iter()
+            .map(|c| match &c.column.expr {
+                Expr::Identifier(i) => fold(i),
+                other => other.to_string(),
+            })
+            .collect()
+    };
+    match c {
+        TableConstraint::PrimaryKey(pk) => {
+            let columns = cols(&pk.columns);
+            for name in &columns {
+                match table.columns.iter_mut().find(|x| x.name == *name) {
+                    Some(col) => col.nullable = false,
+                    None => {
+                        return Err(format!(
+                            "primary key column {name} does not exist in table {}",
+                            table.name
+                        ))
+                    }
+                }
+            }
+            let name = pk
+                .name
+                .as_ref()
+                .map_or_else(|| format!("{}_pkey", table.name), fold);
+            table.primary_key = Some(KeyConstraint { name, columns });
+        }
+        TableConstraint::Unique(u) => {
+            let columns = cols(&u.columns);
+            let name = u
+                .name
+                .as_ref()
+                .map_or_else(|| format!("{}_{}_key", table.name, columns.join("_")), fold);
+            table.uniques.push(KeyConstraint { name, columns });
+        }
+        TableConstraint::ForeignKey(fk) => {
+            let columns: Vec<String> = fk.columns.iter().map(fold).collect();
+            let p = parts(&fk.foreign_table);
+            let references = match p.as_slice() {
+                [.., s, n] => QualifiedName {
+                    schema: s.clone(),
+                    name: n.clone(),
+                },
+                [n] => QualifiedName {
+                    schema: table.schema.clone(),
+                    name: n.clone(),
+                },
+                [] => return Err("foreign key without a table".into()),
+            };
+            table.foreign_keys.push(ForeignKey {
+                name: fk.name.as_ref().map_or_else(
+                    || format!("{}_{}_fkey", table.name, columns.join("_")),
+                    fold,
+                ),
+                columns,
+                references,
+                referenced_columns: fk.referred_columns.iter().map(fold).collect(),
+                on_delete: action(fk.on_delete),
+                on_update: action(fk.on_update),
+            });
+        }
+        TableConstraint::Check(ch) => table.checks.push(Check {
+            name: ch
+                .name
+                .as_ref()
+                .map_or_else(|| format!("{}_check", table.name), fold),
+            expression: ch.expr.to_string(),
+        }),
+        _ => {}
+    }
+    Ok(())
+}

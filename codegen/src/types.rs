@@ -31,6 +31,8 @@ pub struct Features {
     pub bit_vec: bool,
     /// `geo-types` (point)
     pub geo_types: bool,
+    /// `cidr` (cidr)
+    pub cidr: bool,
 }
 
 impl Default for Features {
@@ -45,6 +47,7 @@ impl Default for Features {
             eui48: false,
             bit_vec: false,
             geo_types: false,
+            cidr: false,
         }
     }
 }
@@ -189,6 +192,7 @@ impl TypeMap<'_> {
             "macaddr" => need(f.eui48, "eui48", quote!(#p::eui48::MacAddress)),
             "bit" | "bit varying" => need(f.bit_vec, "bit-vec", quote!(#p::bit_vec::BitVec)),
             "point" => need(f.geo_types, "geo-types", quote!(#p::geo_types::Point<f64>)),
+            "cidr" => need(f.cidr, "cidr", quote!(#p::cidr::IpCidr)),
             other => Mapped::None(format!(
                 "PostgreSQL's driver has no Rust type for {other}: map it in pgstrata.toml under [types], or cast it in queries"
             )),

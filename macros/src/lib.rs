@@ -38,6 +38,7 @@ pub fn embed_migrations(input: TokenStream) -> TokenStream {
         eui48: cfg!(feature = "eui48"),
         bit_vec: cfg!(feature = "bit-vec"),
         geo_types: cfg!(feature = "geo-types"),
+        cidr: cfg!(feature = "cidr"),
     };
     let config = config.map(|c| c.value());
     match pgstrata_codegen::expand_with(

@@ -45,6 +45,8 @@ pub mod types {
     pub use bit_vec;
     #[cfg(feature = "chrono")]
     pub use chrono;
+    #[cfg(feature = "cidr")]
+    pub use cidr;
     #[cfg(feature = "eui48")]
     pub use eui48;
     #[cfg(feature = "geo-types")]

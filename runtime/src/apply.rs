@@ -83,10 +83,7 @@ pub(crate) async fn transactional<C: Conn>(
         let m = group[0];
         let _ = writeln!(
             sql,
-            "INSERT INTO {} (version, name, checksum, execution_ms) VALUES ({}, {}, {}, \
-             (extract(epoch FROM clock_timestamp() - statement_timestamp()) * 1000)::bigint) \
-             RETURNING execution_ms::text AS pgstrata_ms;\nCOMMIT;",
-            table.sql(),
+            "EXECUTE {RECORD}({}, {}, {});\nCOMMIT;",
             m.version(),
             quote_literal(m.name()),
             quote_literal(m.checksum()),
@@ -181,6 +178,37 @@ fn about_a_statement(sqlstate: &str) -> bool {
         || sqlstate.starts_with("53") // insufficient resources
         || sqlstate.starts_with("08") // connection exception
         || sqlstate == "55P03") // lock not available
+}
+
+/// The session's prepared history insert: planned once per run, not once per migration.
+const RECORD: &str = "pgstrata_record";
+
+/// Prepares [`RECORD`] on this session (replacing one left by an earlier run that died
+/// before deallocating it).
+pub(crate) async fn prepare_record<C: Conn>(
+    conn: &mut C,
+    table: &HistoryTable,
+) -> Result<(), Error> {
+    let sql = format!(
+        "PREPARE {RECORD}(bigint, text, text) AS INSERT INTO {} (version, name, checksum, execution_ms) \
+         VALUES ($1, $2, $3, (extract(epoch FROM clock_timestamp() - statement_timestamp()) * 1000)::bigint) \
+         RETURNING execution_ms::text AS pgstrata_ms",
+        table.sql()
+    );
+    match conn.batch(&sql).await {
+        Err(e) if e.as_db_error().is_some_and(|d| d.code().code() == "42P05") => {
+            let _ = conn.batch(&format!("DEALLOCATE {RECORD}")).await;
+            conn.batch(&sql)
+                .await
+                .map_err(|e| Error::db("cannot prepare the history insert", e))
+        }
+        other => other.map_err(|e| Error::db("cannot prepare the history insert", e)),
+    }
+}
+
+/// Drops [`RECORD`].
+pub(crate) async fn deallocate_record<C: Conn>(conn: &mut C) {
+    let _ = conn.batch(&format!("DEALLOCATE {RECORD}")).await;
 }
 
 /// A timestamp mark between grouped migrations, as seconds since the epoch.

@@ -328,6 +328,7 @@ impl<'m> Runner<'m> {
         // 3. Lock, then read and plan again: another process may have applied some.
         lock::acquire(conn, &table, self.lock_timeout).await?;
         let result = self.locked(conn, &table, opts).await;
+        apply::deallocate_record(conn).await;
         let _ = conn.batch("RESET client_connection_check_interval").await;
         let released = lock::release(conn, &table).await;
         let report = result?;
@@ -354,6 +355,7 @@ impl<'m> Runner<'m> {
         let _ = conn
             .batch("SET client_connection_check_interval = 1000")
             .await;
+        apply::prepare_record(conn, table).await?;
         let rows = history::read(conn, table).await?.unwrap_or_default();
         let plan = plan::plan(&rows, list, opts)?;
         let mut report = Report {

@@ -284,3 +284,27 @@ fn crlf_files_have_the_checksum_of_lf_files() {
         "a CRLF checkout is the same migration"
     );
 }
+
+#[test]
+fn the_prepared_history_insert_is_replaced_and_removed() {
+    let f = three();
+    let db = fresh_db();
+    let mut c = db.client();
+    // Left on the session by a run that died before deallocating it.
+    c.batch_execute("PREPARE pgstrata_record(int) AS SELECT $1")
+        .unwrap();
+    f.migrations().run_blocking(&mut c).unwrap();
+    let left: i64 = c
+        .query_one(
+            "SELECT count(*) FROM pg_prepared_statements WHERE name = 'pgstrata_record'",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(left, 0);
+    let interval: String = c
+        .query_one("SHOW client_connection_check_interval", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(interval, "0", "the session's setting is reset");
+}

@@ -188,6 +188,13 @@ fn bad_folders_are_refused_naming_the_file() {
         e.contains("V1__latin1.sql:1:12") && e.contains("not valid UTF-8"),
         "{e}"
     );
+    let bom = Fixture::new(&[]);
+    std::fs::write(bom.dir.join("V1__bom.sql"), b"\xEF\xBB\xBFSELECT 1;").unwrap();
+    let e = pgstrata_codegen::load(&bom.dir).unwrap_err().to_string();
+    assert!(
+        e.contains("V1__bom.sql:1:1") && e.contains("byte-order mark") && e.contains("without BOM"),
+        "{e}"
+    );
     let missing = pgstrata_codegen::load("/nonexistent/migrations")
         .unwrap_err()
         .to_string();

@@ -97,13 +97,16 @@ pub fn domain_from_sql<'a, T: FromSql<'a>>(ty: &Type, raw: &'a [u8]) -> Result<T
     T::from_sql(base(ty), raw)
 }
 
-/// Whether `ty` is the composite `name` with these field names.
-pub fn composite_accepts(ty: &Type, name: &str, fields: &[&str]) -> bool {
+/// Whether `ty` is the composite `name` whose fields have these names and types each
+/// field's Rust type accepts (`fields`: name and that type's `accepts`).
+pub fn composite_accepts(ty: &Type, name: &str, fields: &[(&str, fn(&Type) -> bool)]) -> bool {
     match ty.kind() {
         Kind::Composite(f) => {
             ty.name() == name
                 && f.len() == fields.len()
-                && f.iter().zip(fields).all(|(a, b)| a.name() == *b)
+                && f.iter()
+                    .zip(fields)
+                    .all(|(a, (n, accepts))| a.name() == *n && accepts(a.type_()))
         }
         Kind::Domain(b) => composite_accepts(b, name, fields),
         _ => false,

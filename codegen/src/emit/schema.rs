@@ -206,12 +206,14 @@ pub fn schema_module(
         let module = module_of(&c.schema);
         let mut fields = Vec::new();
         let mut field_idents = Vec::new();
+        let mut field_types = Vec::new();
         for a in &c.attributes {
             if let Mapped::Rust(t) = map.map(&a.ty, &module) {
                 let f = naming::ident(&naming::field_name(&a.name));
                 let doc = format!(" `{}` {}", a.name, a.ty.format());
                 fields.push(quote!(#[doc = #doc] pub #f: ::core::option::Option<#t>));
                 field_idents.push(f);
+                field_types.push(t);
             } else {
                 fields.clear();
                 break;
@@ -237,12 +239,20 @@ pub fn schema_module(
             &format!(" The composite type `{}.{}`.", c.schema, c.name),
             c.comment.as_deref(),
         );
-        let accepts = quote! {
-            #[inline]
-            fn accepts(ty: &#p::Type) -> bool {
-                #p::composite_accepts(ty, #sql, &[#(#names),*])
+        // Each field's type must be one its Rust type takes, as the derives check.
+        let accepts = |tr: proc_macro2::TokenStream| {
+            let checks = names.iter().zip(&field_types).map(|(n, t)| {
+                quote!((#n, <::core::option::Option<#t> as #tr>::accepts as fn(&#p::Type) -> bool))
+            });
+            quote! {
+                #[inline]
+                fn accepts(ty: &#p::Type) -> bool {
+                    #p::composite_accepts(ty, #sql, &[#(#checks),*])
+                }
             }
         };
+        let to_accepts = accepts(quote!(#p::ToSql));
+        let from_accepts = accepts(quote!(#p::FromSql<'_>));
         m.items.push(quote! {
             #(#doc)*
             #[derive(Debug, Clone, PartialEq)]
@@ -258,7 +268,7 @@ pub fn schema_module(
                     #(w.field(&self.#field_idents)?;)*
                     w.finish()
                 }
-                #accepts
+                #to_accepts
                 #p::to_sql_checked!();
             }
 
@@ -269,7 +279,7 @@ pub fn schema_module(
                     let mut r = #p::CompositeReader::new(ty, raw)?;
                     ::core::result::Result::Ok(#ident { #(#field_idents: r.field()?,)* })
                 }
-                #accepts
+                #from_accepts
             }
         });
     }

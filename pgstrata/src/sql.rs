@@ -97,9 +97,12 @@ pub fn domain_from_sql<'a, T: FromSql<'a>>(ty: &Type, raw: &'a [u8]) -> Result<T
     T::from_sql(base(ty), raw)
 }
 
+/// A composite field's name and its Rust type's `accepts`.
+pub type FieldCheck<'a> = (&'a str, fn(&Type) -> bool);
+
 /// Whether `ty` is the composite `name` whose fields have these names and types each
-/// field's Rust type accepts (`fields`: name and that type's `accepts`).
-pub fn composite_accepts(ty: &Type, name: &str, fields: &[(&str, fn(&Type) -> bool)]) -> bool {
+/// field's Rust type accepts.
+pub fn composite_accepts(ty: &Type, name: &str, fields: &[FieldCheck<'_>]) -> bool {
     match ty.kind() {
         Kind::Composite(f) => {
             ty.name() == name

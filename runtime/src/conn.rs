@@ -6,8 +6,6 @@
 //! [`block_on`] drives without a runtime.
 
 use std::future::Future;
-use std::pin::pin;
-use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use tokio_postgres::SimpleQueryMessage;
@@ -65,6 +63,8 @@ impl Conn for postgres::Client {
 /// Drives a future whose every await is ready at once (the blocking client's).
 #[cfg(feature = "blocking")]
 pub(crate) fn block_on<F: Future>(f: F) -> F::Output {
+    use std::pin::pin;
+    use std::task::{Context, Poll, Waker};
     let mut f = pin!(f);
     let mut cx = Context::from_waker(Waker::noop());
     loop {
@@ -85,10 +85,4 @@ pub(crate) fn rows(messages: Vec<SimpleQueryMessage>) -> Vec<tokio_postgres::Sim
             _ => None,
         })
         .collect()
-}
-
-#[cfg(not(feature = "blocking"))]
-#[allow(dead_code)]
-fn _unused(_: Context<'_>, _: Poll<()>, _: &Waker) {
-    let _ = pin!(async {});
 }

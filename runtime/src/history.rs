@@ -122,7 +122,7 @@ pub(crate) async fn read<C: Conn>(
     table: &HistoryTable,
 ) -> Result<Option<Vec<HistoryRow>>, Error> {
     let sql = format!(
-        "SELECT version, name, checksum, state, applied_at::text, error FROM {} ORDER BY version",
+        "SELECT version, name, checksum, state, applied_at::text, error, execution_ms FROM {} ORDER BY version",
         table.sql()
     );
     let Some(rows) = query(conn, table, &sql).await? else {
@@ -138,6 +138,7 @@ pub(crate) async fn read<C: Conn>(
             state: text(3),
             applied_at: text(4),
             error: r.get(5).map(str::to_string),
+            execution_ms: parse_i64(r.get(6), "execution_ms")?,
         });
     }
     Ok(Some(out))

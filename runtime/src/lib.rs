@@ -33,6 +33,7 @@ pub mod introspect;
 mod lock;
 pub mod plan;
 mod report;
+pub mod status;
 
 use std::borrow::Cow;
 use std::time::Duration;
@@ -155,6 +156,27 @@ impl Migrations {
     ) -> Result<Vec<HistoryRow>, Error> {
         let table = HistoryTable::parse(table)?;
         Ok(history::read(client, &table).await?.unwrap_or_default())
+    }
+}
+
+impl Migrations {
+    /// [`Migrations::history`] on a blocking client.
+    ///
+    /// # Errors
+    /// The query fails for another reason than a missing table.
+    #[cfg(feature = "blocking")]
+    pub fn history_blocking(
+        &self,
+        client: &mut postgres::Client,
+        table: &str,
+    ) -> Result<Vec<HistoryRow>, Error> {
+        let table = HistoryTable::parse(table)?;
+        Ok(conn::block_on(history::read(client, &table))?.unwrap_or_default())
+    }
+
+    /// Where every migration stands against a database's history (see [`status::status`]).
+    pub fn status(&self, history: &[HistoryRow]) -> Vec<status::StatusRow> {
+        status::status(history, self.as_slice())
     }
 }
 

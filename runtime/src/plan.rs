@@ -21,6 +21,8 @@ pub struct HistoryRow {
     pub state: String,
     /// When it was applied (text, as PostgreSQL prints it).
     pub applied_at: String,
+    /// How long it took, in milliseconds.
+    pub execution_ms: i64,
     /// The error recorded for a failed migration.
     pub error: Option<String>,
 }
@@ -215,6 +217,7 @@ mod tests {
             checksum: checksum.into(),
             state: state.into(),
             applied_at: "2026-01-01".into(),
+            execution_ms: 0,
             error: None,
         }
     }

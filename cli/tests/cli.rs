@@ -1,0 +1,181 @@
+//! The `pgstrata` binary, run for real against PostgreSQL.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use pgstrata_testkit::fresh_db;
+
+/// A migrations folder in a temporary directory.
+struct Folder(PathBuf);
+
+impl Folder {
+    fn new(name: &str, files: &[(&str, &str)]) -> Folder {
+        let dir = std::env::temp_dir().join(format!("pgstrata-cli-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        for (f, text) in files {
+            std::fs::write(dir.join(f), text).unwrap();
+        }
+        Folder(dir)
+    }
+}
+
+impl Drop for Folder {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn pgstrata(url: Option<&str>, args: &[&str], dir: &Path) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_pgstrata"));
+    cmd.args(args).arg(dir).env_remove("DATABASE_URL");
+    if let Some(url) = url {
+        cmd.env("DATABASE_URL", url);
+    }
+    cmd.output().unwrap()
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+fn states(url: &str, dir: &Path) -> (i32, Vec<(i64, String)>) {
+    let o = pgstrata(Some(url), &["status", "--format", "json"], dir);
+    let json: serde_json::Value =
+        serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(&o)));
+    let rows = json
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["version"].as_i64().unwrap(),
+                r["state"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    (o.status.code().unwrap(), rows)
+}
+
+fn three() -> Vec<(&'static str, &'static str)> {
+    vec![
+        ("V1__users.sql", "CREATE TABLE users (id int PRIMARY KEY);"),
+        (
+            "V2__posts.sql",
+            "CREATE TABLE posts (id int PRIMARY KEY, user_id int REFERENCES users);",
+        ),
+        (
+            "V3__index.sql",
+            "CREATE INDEX CONCURRENTLY posts_user ON posts (user_id);",
+        ),
+    ]
+}
+
+#[test]
+fn status_then_up_to_then_up() {
+    let f = Folder::new("flow", &three());
+    let db = fresh_db();
+    let pending = |n| {
+        (1..=3)
+            .map(|v| (v, if v <= n { "applied" } else { "pending" }.to_string()))
+            .collect::<Vec<_>>()
+    };
+
+    assert_eq!(states(db.url(), &f.0), (3, pending(0)), "exit 3: pending");
+
+    let dry = pgstrata(Some(db.url()), &["up", "--dry-run"], &f.0);
+    assert!(dry.status.success(), "{}", text(&dry));
+    let out = text(&dry);
+    assert!(
+        out.contains("3 to apply") && out.contains("CREATE TABLE posts"),
+        "{out}"
+    );
+    assert_eq!(
+        states(db.url(), &f.0).1,
+        pending(0),
+        "a dry run applies nothing"
+    );
+
+    let up = pgstrata(Some(db.url()), &["up", "--to", "2"], &f.0);
+    assert!(up.status.success(), "{}", text(&up));
+    assert!(text(&up).contains("applied V2__posts"), "{}", text(&up));
+    assert_eq!(states(db.url(), &f.0), (3, pending(2)));
+
+    let up = pgstrata(Some(db.url()), &["up"], &f.0);
+    assert!(up.status.success(), "{}", text(&up));
+    assert_eq!(
+        states(db.url(), &f.0),
+        (0, pending(3)),
+        "exit 0: up to date"
+    );
+
+    let table = pgstrata(Some(db.url()), &["status"], &f.0);
+    let out = text(&table);
+    assert!(
+        out.contains("3 applied, 0 pending") && out.contains("users"),
+        "{out}"
+    );
+}
+
+#[test]
+fn status_reports_changed_failed_and_unknown_and_exits_4() {
+    let f = Folder::new("wrong", &three());
+    let db = fresh_db();
+    assert!(pgstrata(Some(db.url()), &["up", "--to", "2"], &f.0)
+        .status
+        .success());
+    // Edit an applied file; record a failed one and one this folder does not have.
+    std::fs::write(
+        f.0.join("V1__users.sql"),
+        "CREATE TABLE users (id bigint PRIMARY KEY);",
+    )
+    .unwrap();
+    let mut c = db.client();
+    c.batch_execute(
+        "INSERT INTO pgstrata_migrations (version, name, checksum, state, error) VALUES (3, 'index', 'x', 'failed', '42703 oops'); \
+         INSERT INTO pgstrata_migrations (version, name, checksum) VALUES (7, 'newer', 'y')",
+    )
+    .unwrap();
+    let (code, rows) = states(db.url(), &f.0);
+    assert_eq!(code, 4);
+    assert_eq!(
+        rows,
+        [
+            (1, "changed".to_string()),
+            (2, "applied".to_string()),
+            (3, "failed".to_string()),
+            (7, "unknown".to_string())
+        ]
+    );
+    let out = text(&pgstrata(Some(db.url()), &["status"], &f.0));
+    assert!(out.contains("error: 42703 oops"), "{out}");
+    // `up` refuses, saying what to do.
+    let up = pgstrata(Some(db.url()), &["up"], &f.0);
+    assert!(!up.status.success());
+    assert!(text(&up).contains("pgstrata resolve"), "{}", text(&up));
+}
+
+#[test]
+fn connection_problems_say_what_to_do_and_never_print_the_password() {
+    let f = Folder::new("noconn", &three());
+    let none = pgstrata(None, &["status"], &f.0);
+    assert_eq!(none.status.code(), Some(1));
+    assert!(
+        text(&none).contains("set DATABASE_URL or pass --database-url"),
+        "{}",
+        text(&none)
+    );
+
+    // Nothing listens on port 1.
+    let secret = "s3cr3t-pa55word";
+    let url = format!("postgres://someone:{secret}@127.0.0.1:1/db");
+    let bad = pgstrata(Some(&url), &["status"], &f.0);
+    assert_eq!(bad.status.code(), Some(1));
+    let out = text(&bad);
+    assert!(out.contains("cannot connect"), "{out}");
+    assert!(!out.contains(secret), "the password leaked: {out}");
+}

@@ -179,3 +179,84 @@ fn connection_problems_say_what_to_do_and_never_print_the_password() {
     assert!(out.contains("cannot connect"), "{out}");
     assert!(!out.contains(secret), "the password leaked: {out}");
 }
+
+#[test]
+fn resolve_clears_a_failed_non_transactional_migration() {
+    let f = Folder::new(
+        "resolve",
+        &[
+            ("V1__t.sql", "CREATE TABLE t (a int);"),
+            ("V2__idx.sql", "CREATE INDEX CONCURRENTLY t_b ON t (b);"),
+            ("V3__u.sql", "CREATE TABLE u (a int);"),
+        ],
+    );
+    let db = fresh_db();
+    let up = pgstrata(Some(db.url()), &["up"], &f.0);
+    assert!(!up.status.success());
+    assert_eq!(states(db.url(), &f.0).1[1], (2, "failed".to_string()));
+
+    // Not for applied migrations.
+    let wrong = pgstrata(Some(db.url()), &["resolve", "--applied", "1"], &f.0);
+    assert!(!wrong.status.success());
+    assert!(
+        text(&wrong).contains("is applied: resolve is for migrations recorded as failed"),
+        "{}",
+        text(&wrong)
+    );
+
+    // Undone by hand: forget it; it runs again (and fails again, as the column is missing).
+    let r = pgstrata(Some(db.url()), &["resolve", "--rolled-back", "2"], &f.0);
+    assert!(r.status.success(), "{}", text(&r));
+    assert_eq!(states(db.url(), &f.0).1[1], (2, "pending".to_string()));
+    assert!(!pgstrata(Some(db.url()), &["up"], &f.0).status.success());
+
+    // Finished by hand: mark it applied; the next run goes on with V3.
+    db.client()
+        .batch_execute("ALTER TABLE t ADD COLUMN b int; CREATE INDEX t_b ON t (b)")
+        .unwrap();
+    let r = pgstrata(Some(db.url()), &["resolve", "--applied", "2"], &f.0);
+    assert!(r.status.success(), "{}", text(&r));
+    let up = pgstrata(Some(db.url()), &["up"], &f.0);
+    assert!(up.status.success(), "{}", text(&up));
+    assert_eq!(states(db.url(), &f.0).0, 0);
+}
+
+#[test]
+fn new_follows_the_folders_layout() {
+    let cases: Vec<(&str, Vec<(&str, &str)>, Vec<&str>)> = vec![
+        (
+            "refinery",
+            vec![("V1__a.sql", "SELECT 1;"), ("U1__a.sql", "SELECT 1;")],
+            vec!["V", "__add_things.sql", "U"],
+        ),
+        (
+            "sqlx",
+            vec![("1_a.up.sql", "SELECT 1;"), ("1_a.down.sql", "SELECT 1;")],
+            vec!["_add_things.up.sql", "_add_things.down.sql"],
+        ),
+        (
+            "plain",
+            vec![("001_a.sql", "SELECT 1;")],
+            vec!["_add_things.sql"],
+        ),
+        (
+            "empty folder",
+            vec![],
+            vec!["_add_things/up.sql", "_add_things/down.sql"],
+        ),
+    ];
+    for (label, files, expect) in cases {
+        let f = Folder::new(&format!("new-{label}"), &files);
+        let o = Command::new(env!("CARGO_BIN_EXE_pgstrata"))
+            .args(["new", "Add things!", "--dir"])
+            .arg(&f.0)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{label}: {}", text(&o));
+        let out = text(&o);
+        for e in &expect {
+            assert!(out.contains(e), "{label}: expected {e} in {out}");
+        }
+        assert_eq!(out.lines().count(), expect.len().min(2), "{label}: {out}");
+    }
+}

@@ -223,7 +223,8 @@ fn resolve_clears_a_failed_non_transactional_migration() {
 
 #[test]
 fn new_follows_the_folders_layout() {
-    let cases: Vec<(&str, Vec<(&str, &str)>, Vec<&str>)> = vec![
+    type Files = Vec<(&'static str, &'static str)>;
+    let cases: Vec<(&str, Files, Vec<&str>)> = vec![
         (
             "refinery",
             vec![("V1__a.sql", "SELECT 1;"), ("U1__a.sql", "SELECT 1;")],

@@ -34,6 +34,8 @@ mod lock;
 pub mod plan;
 mod report;
 pub mod status;
+#[cfg(test)]
+mod test_support;
 
 use std::borrow::Cow;
 use std::time::Duration;

@@ -191,36 +191,7 @@ fn failed(row: &HistoryRow, migrations: &[Migration]) -> Error {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use pgstrata_core::{MigrationParts, Transaction};
-    use std::borrow::Cow;
-
-    fn m(version: i64, checksum: &'static str) -> Migration {
-        Migration::from_parts(MigrationParts {
-            version,
-            name: Cow::Borrowed("m"),
-            file: Cow::Owned(format!("migrations/V{version}__m.sql")),
-            up: Cow::Borrowed("SELECT 1"),
-            up_line: 1,
-            down: None,
-            checksum: Cow::Borrowed(checksum),
-            statements: Cow::Borrowed(&[]),
-            transaction: Transaction::Wrapped,
-            lock_timeout: None,
-            statement_timeout: None,
-        })
-    }
-
-    fn row(version: i64, checksum: &str, state: &str) -> HistoryRow {
-        HistoryRow {
-            version,
-            name: "m".into(),
-            checksum: checksum.into(),
-            state: state.into(),
-            applied_at: "2026-01-01".into(),
-            execution_ms: 0,
-            error: None,
-        }
-    }
+    use crate::test_support::{migration as m, row};
 
     #[test]
     fn empty_history_applies_everything() {

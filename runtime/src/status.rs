@@ -97,36 +97,7 @@ pub fn status(history: &[HistoryRow], migrations: &[Migration]) -> Vec<StatusRow
 #[cfg(test)]
 mod tests {
     use super::*;
-    use pgstrata_core::{MigrationParts, Transaction};
-    use std::borrow::Cow;
-
-    fn m(version: i64, checksum: &'static str) -> Migration {
-        Migration::from_parts(MigrationParts {
-            version,
-            name: Cow::Owned(format!("m{version}")),
-            file: Cow::Borrowed("x.sql"),
-            up: Cow::Borrowed("SELECT 1"),
-            up_line: 1,
-            down: None,
-            checksum: Cow::Borrowed(checksum),
-            statements: Cow::Borrowed(&[]),
-            transaction: Transaction::Wrapped,
-            lock_timeout: None,
-            statement_timeout: None,
-        })
-    }
-
-    fn row(version: i64, checksum: &str, state: &str) -> HistoryRow {
-        HistoryRow {
-            version,
-            name: format!("h{version}"),
-            checksum: checksum.into(),
-            state: state.into(),
-            applied_at: "2026-01-01 00:00:00+00".into(),
-            execution_ms: 5,
-            error: None,
-        }
-    }
+    use crate::test_support::{migration as m, row};
 
     #[test]
     fn every_state() {

@@ -162,11 +162,16 @@ pub fn transaction_mode(sql: &SqlText, directives: &Directives) -> Transaction {
 /// Builds the runtime's record of one migration.
 pub fn to_migration(source: &Source, errors: &mut Errors) -> Migration {
     let directives = directives(&source.up, errors);
-    if let Some(down) = &source.down {
-        // Directives in a down file are checked the same way; their values apply to
-        // running it, which the CLI does.
-        let _ = self::directives(down, errors);
-    }
+    let (down_statements, down_transaction) = match &source.down {
+        Some(down) => {
+            let d = self::directives(down, errors);
+            (
+                down.split.statements.iter().map(|s| s.span).collect(),
+                transaction_mode(down, &d),
+            )
+        }
+        None => (Vec::new(), Transaction::Wrapped),
+    };
     let transaction = transaction_mode(&source.up, &directives);
     Migration::from_parts(MigrationParts {
         version: source.version,
@@ -175,6 +180,8 @@ pub fn to_migration(source: &Source, errors: &mut Errors) -> Migration {
         up: Cow::Owned(source.up.text.clone()),
         up_line: source.up.first_line,
         down: source.down.as_ref().map(|d| Cow::Owned(d.text.clone())),
+        down_statements: Cow::Owned(down_statements),
+        down_transaction,
         checksum: Cow::Owned(pgstrata_core::checksum(&source.up.text)),
         statements: Cow::Owned(source.up.split.statements.iter().map(|s| s.span).collect()),
         transaction,

@@ -82,6 +82,8 @@ pub struct Migration {
     up: Cow<'static, str>,
     up_line: u32,
     down: Option<Cow<'static, str>>,
+    down_statements: Cow<'static, [Span]>,
+    down_transaction: Transaction,
     checksum: Cow<'static, str>,
     statements: Cow<'static, [Span]>,
     transaction: Transaction,
@@ -102,6 +104,8 @@ pub struct MigrationParts {
     pub up: Cow<'static, str>,
     pub up_line: u32,
     pub down: Option<Cow<'static, str>>,
+    pub down_statements: Cow<'static, [Span]>,
+    pub down_transaction: Transaction,
     pub checksum: Cow<'static, str>,
     pub statements: Cow<'static, [Span]>,
     pub transaction: Transaction,
@@ -121,6 +125,8 @@ impl Migration {
         up: &'static str,
         up_line: u32,
         down: Option<&'static str>,
+        down_statements: &'static [Span],
+        down_transaction: Transaction,
         checksum: &'static str,
         statements: &'static [Span],
         transaction: Transaction,
@@ -140,6 +146,8 @@ impl Migration {
             up: Cow::Borrowed(up),
             up_line,
             down: borrowed(down),
+            down_statements: Cow::Borrowed(down_statements),
+            down_transaction,
             checksum: Cow::Borrowed(checksum),
             statements: Cow::Borrowed(statements),
             transaction,
@@ -158,6 +166,8 @@ impl Migration {
             up,
             up_line,
             down,
+            down_statements,
+            down_transaction,
             checksum,
             statements,
             transaction,
@@ -171,6 +181,8 @@ impl Migration {
             up,
             up_line,
             down,
+            down_statements,
+            down_transaction,
             checksum,
             statements,
             transaction,
@@ -209,6 +221,16 @@ impl Migration {
     /// The SQL that reverts the migration, when the folder has one.
     pub fn down(&self) -> Option<&str> {
         self.down.as_deref()
+    }
+
+    /// Byte spans of the statements of [`Migration::down`].
+    pub fn down_statements(&self) -> &[Span] {
+        &self.down_statements
+    }
+
+    /// How [`Migration::down`] is wrapped in a transaction.
+    pub fn down_transaction(&self) -> &Transaction {
+        &self.down_transaction
     }
 
     /// SHA-256 (hex) of the up SQL with CRLF line endings read as LF.

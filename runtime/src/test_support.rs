@@ -15,6 +15,8 @@ pub(crate) fn migration(version: i64, checksum: &'static str) -> Migration {
         up: Cow::Borrowed("SELECT 1"),
         up_line: 1,
         down: None,
+        down_statements: Cow::Borrowed(&[]),
+        down_transaction: Transaction::Wrapped,
         checksum: Cow::Borrowed(checksum),
         statements: Cow::Borrowed(&[]),
         transaction: Transaction::Wrapped,

@@ -54,7 +54,32 @@ fn migration(m: &Migration) -> TokenStream {
     let down = opt(m.down());
     let checksum = m.checksum();
     let statements = m.statements().iter().map(|s| span(*s));
-    let transaction = match m.transaction() {
+    let up_transaction = transaction(m.transaction());
+    let down_statements = m.down_statements().iter().map(|s| span(*s));
+    let down_transaction = transaction(m.down_transaction());
+    let lock_timeout = opt(m.lock_timeout());
+    let statement_timeout = opt(m.statement_timeout());
+    quote! {
+        ::pgstrata::__private::Migration::embedded(
+            #version,
+            #name,
+            #file,
+            #up,
+            #up_line,
+            #down,
+            &[#(#down_statements),*],
+            #down_transaction,
+            #checksum,
+            &[#(#statements),*],
+            #up_transaction,
+            #lock_timeout,
+            #statement_timeout,
+        )
+    }
+}
+
+fn transaction(t: &Transaction) -> TokenStream {
+    match t {
         Transaction::Wrapped => quote!(::pgstrata::__private::Transaction::Wrapped),
         Transaction::OwnBeginCommit { body } => {
             let body = span(*body);
@@ -74,23 +99,6 @@ fn migration(m: &Migration) -> TokenStream {
             };
             quote!(::pgstrata::__private::Transaction::None { reason: #reason })
         }
-    };
-    let lock_timeout = opt(m.lock_timeout());
-    let statement_timeout = opt(m.statement_timeout());
-    quote! {
-        ::pgstrata::__private::Migration::embedded(
-            #version,
-            #name,
-            #file,
-            #up,
-            #up_line,
-            #down,
-            #checksum,
-            &[#(#statements),*],
-            #transaction,
-            #lock_timeout,
-            #statement_timeout,
-        )
     }
 }
 

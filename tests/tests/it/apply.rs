@@ -86,6 +86,8 @@ fn macro_and_loader_agree() {
         assert_eq!(a.statements(), b.statements());
         assert_eq!(a.transaction(), b.transaction());
         assert_eq!(a.down(), b.down());
+        assert_eq!(a.down_statements(), b.down_statements());
+        assert_eq!(a.down_transaction(), b.down_transaction());
         assert_eq!(a.lock_timeout(), b.lock_timeout());
     }
 }

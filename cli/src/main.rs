@@ -60,6 +60,18 @@ enum Command {
         #[arg(long)]
         grouped: bool,
     },
+    /// Revert applied migrations newer than a version with their down SQL, newest first;
+    /// refuses before doing anything when one has no down SQL.
+    Down {
+        /// The migrations folder.
+        #[arg(default_value = "migrations")]
+        dir: PathBuf,
+        #[command(flatten)]
+        db: Db,
+        /// Keep migrations up to and including this version (0: revert all).
+        #[arg(long)]
+        to: i64,
+    },
     /// Clear a migration recorded as failed or interrupted, after checking the database
     /// by hand: --applied V marks it applied, --rolled-back V removes it from the history
     /// so the next run applies it again.
@@ -259,6 +271,39 @@ fn run(command: Command) -> Result<u8, String> {
             for p in created {
                 text.push_str(&format!("created {}\n", p.display()));
             }
+            out(&text)?;
+            Ok(0)
+        }
+        Command::Down { dir, db, to } => {
+            let migrations = load(&dir)?;
+            let mut client = connect(&db)?;
+            let report = migrations
+                .runner()
+                .history_table(db.history_table.clone())
+                .revert_to_blocking(&mut client, to)
+                .map_err(|e| {
+                    let done: Vec<String> = e
+                        .report()
+                        .reverted
+                        .iter()
+                        .map(|a| format!("V{}__{}", a.version, a.name))
+                        .collect();
+                    if done.is_empty() {
+                        e.to_string()
+                    } else {
+                        format!("{e}\n  reverted before the error: {}", done.join(", "))
+                    }
+                })?;
+            let mut text = String::new();
+            for r in &report.reverted {
+                text.push_str(&format!(
+                    "reverted V{}__{} ({} ms)\n",
+                    r.version,
+                    r.name,
+                    r.duration.as_millis()
+                ));
+            }
+            text.push_str(&format!("{} reverted\n", report.reverted.len()));
             out(&text)?;
             Ok(0)
         }

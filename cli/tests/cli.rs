@@ -261,3 +261,85 @@ fn new_follows_the_folders_layout() {
         assert_eq!(out.lines().count(), expect.len().min(2), "{label}: {out}");
     }
 }
+
+fn shape(url: &str) -> (pgstrata_core::catalog::Catalog, i64) {
+    let mut c = postgres::Client::connect(url, postgres::NoTls).unwrap();
+    let mut catalog = pgstrata_runtime::introspect::catalog_blocking(&mut c).unwrap();
+    catalog.tables.retain(|t| t.name != "pgstrata_migrations");
+    let indexes: i64 = c
+        .query_one("SELECT count(*) FROM pg_indexes WHERE schemaname = 'public' AND tablename <> 'pgstrata_migrations'", &[])
+        .unwrap()
+        .get(0);
+    (catalog, indexes)
+}
+
+#[test]
+fn down_returns_to_the_earlier_schema() {
+    let files = [
+        ("1_a.up.sql", "CREATE TABLE a (id int PRIMARY KEY);"),
+        ("1_a.down.sql", "DROP TABLE a;"),
+        ("2_b.up.sql", "CREATE TYPE mood AS ENUM ('x', 'y');\nCREATE TABLE b (id int, m mood NOT NULL);\nALTER TABLE a ADD COLUMN note text;"),
+        ("2_b.down.sql", "ALTER TABLE a DROP COLUMN note;\nDROP TABLE b;\nDROP TYPE mood;"),
+        ("3_c.up.sql", "CREATE INDEX CONCURRENTLY a_note ON a (note);"),
+        ("3_c.down.sql", "DROP INDEX CONCURRENTLY a_note;"),
+    ];
+    let f = Folder::new("down", &files);
+    let first_only = fresh_db();
+    assert!(pgstrata(Some(first_only.url()), &["up", "--to", "1"], &f.0)
+        .status
+        .success());
+    let db = fresh_db();
+    let up = pgstrata(Some(db.url()), &["up"], &f.0);
+    assert!(up.status.success(), "{}", text(&up));
+    assert_ne!(shape(db.url()), shape(first_only.url()));
+
+    let down = pgstrata(Some(db.url()), &["down", "--to", "1"], &f.0);
+    assert!(down.status.success(), "{}", text(&down));
+    let out = text(&down);
+    assert!(
+        out.find("reverted V3__c").unwrap() < out.find("reverted V2__b").unwrap(),
+        "newest first: {out}"
+    );
+    assert_eq!(
+        shape(db.url()),
+        shape(first_only.url()),
+        "the schema is the one V1 alone builds"
+    );
+    assert_eq!(
+        states(db.url(), &f.0),
+        (
+            3,
+            vec![
+                (1, "applied".into()),
+                (2, "pending".into()),
+                (3, "pending".into())
+            ]
+        )
+    );
+    // And forward again.
+    assert!(pgstrata(Some(db.url()), &["up"], &f.0).status.success());
+    assert_eq!(states(db.url(), &f.0).0, 0);
+}
+
+#[test]
+fn down_refuses_when_a_down_is_missing_and_does_nothing() {
+    let f = Folder::new(
+        "nodown",
+        &[
+            ("1_a.up.sql", "CREATE TABLE a (id int);"),
+            ("2_b.up.sql", "CREATE TABLE b (id int);"),
+            ("2_b.down.sql", "DROP TABLE b;"),
+        ],
+    );
+    // 1_a has no down file: sqlx's reversible layout allows that.
+    let db = fresh_db();
+    assert!(pgstrata(Some(db.url()), &["up"], &f.0).status.success());
+    let down = pgstrata(Some(db.url()), &["down", "--to", "0"], &f.0);
+    assert!(!down.status.success());
+    let out = text(&down);
+    assert!(
+        out.contains("nothing was reverted") && out.contains("V1__a"),
+        "{out}"
+    );
+    assert_eq!(states(db.url(), &f.0).0, 0, "both still applied");
+}

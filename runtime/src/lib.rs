@@ -33,6 +33,7 @@ pub mod introspect;
 mod lock;
 pub mod plan;
 mod report;
+mod revert;
 pub mod status;
 #[cfg(test)]
 mod test_support;
@@ -309,6 +310,70 @@ impl<'m> Runner<'m> {
     #[cfg(feature = "blocking")]
     pub fn run_blocking(&self, client: &mut postgres::Client) -> Result<Report, Error> {
         conn::block_on(self.run_on(client))
+    }
+
+    /// Reverts every applied migration newer than `version` with its down SQL, newest
+    /// first, under the migration lock. `0` reverts everything.
+    ///
+    /// # Errors
+    /// Before anything is done: a failed or interrupted migration, an applied migration
+    /// this binary does not have, or migrations without down SQL (all of them named).
+    /// Then: a down SQL that fails ([`ErrorKind::Migration`]); [`Error::report`] lists
+    /// what was reverted before it.
+    pub async fn revert_to(
+        &self,
+        client: &mut tokio_postgres::Client,
+        version: i64,
+    ) -> Result<Report, Error> {
+        self.revert_on(client, version).await
+    }
+
+    /// [`Runner::revert_to`] for the blocking client.
+    ///
+    /// # Errors
+    /// See [`Runner::revert_to`].
+    #[cfg(feature = "blocking")]
+    pub fn revert_to_blocking(
+        &self,
+        client: &mut postgres::Client,
+        version: i64,
+    ) -> Result<Report, Error> {
+        conn::block_on(self.revert_on(client, version))
+    }
+
+    async fn revert_on<C: Conn>(&self, conn: &mut C, version: i64) -> Result<Report, Error> {
+        let table = HistoryTable::parse(&self.table)?;
+        let Some(rows) = history::read(conn, &table).await? else {
+            return Ok(Report::default());
+        };
+        // Refuse before taking the lock when the plan cannot work.
+        revert::plan(&rows, self.migrations.as_slice(), version)?;
+        lock::acquire(conn, &table, self.lock_timeout).await?;
+        let mut report = Report {
+            locked: true,
+            ..Report::default()
+        };
+        let result = async {
+            let rows = history::read(conn, &table).await?.unwrap_or_default();
+            for m in revert::plan(&rows, self.migrations.as_slice(), version)? {
+                tracing::info!(
+                    version = m.version(),
+                    name = m.name(),
+                    "pgstrata: reverting"
+                );
+                report.reverted.push(revert::revert(conn, &table, m).await?);
+            }
+            Ok::<(), Error>(())
+        }
+        .await;
+        let released = lock::release(conn, &table).await;
+        match result {
+            Err(e) => Err(e.with_report(report)),
+            Ok(()) => {
+                released.map_err(|e| e.with_report(report.clone()))?;
+                Ok(report)
+            }
+        }
     }
 
     async fn run_on<C: Conn>(&self, conn: &mut C) -> Result<Report, Error> {

@@ -39,6 +39,9 @@ pub struct Report {
     pub dry_run: bool,
     /// Whether this run took the migration lock (it does only when there is work).
     pub locked: bool,
+    /// Migrations reverted by [`Runner::revert_to`](crate::Runner::revert_to), newest
+    /// first.
+    pub reverted: Vec<AppliedMigration>,
 }
 
 impl Report {

@@ -8,13 +8,22 @@ use crate::plan::HistoryRow;
 
 /// A migration `V{version}__m` with this checksum.
 pub(crate) fn migration(version: i64, checksum: &'static str) -> Migration {
+    migration_with_down(version, checksum, None)
+}
+
+/// [`migration`] with down SQL.
+pub(crate) fn migration_with_down(
+    version: i64,
+    checksum: &'static str,
+    down: Option<&'static str>,
+) -> Migration {
     Migration::from_parts(MigrationParts {
         version,
         name: Cow::Borrowed("m"),
         file: Cow::Owned(format!("migrations/V{version}__m.sql")),
         up: Cow::Borrowed("SELECT 1"),
         up_line: 1,
-        down: None,
+        down: down.map(Cow::Borrowed),
         down_statements: Cow::Borrowed(&[]),
         down_transaction: Transaction::Wrapped,
         checksum: Cow::Borrowed(checksum),

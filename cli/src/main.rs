@@ -72,6 +72,18 @@ enum Command {
         #[arg(long)]
         to: i64,
     },
+    /// Adopt a database whose schema was built before pgstrata managed it: record every
+    /// migration up to VERSION as applied without running it, after checking that the
+    /// live schema equals the one those migrations build.
+    Baseline {
+        /// The last migration the database already has.
+        version: i64,
+        /// The migrations folder.
+        #[arg(default_value = "migrations")]
+        dir: PathBuf,
+        #[command(flatten)]
+        db: Db,
+    },
     /// Clear a migration recorded as failed or interrupted, after checking the database
     /// by hand: --applied V marks it applied, --rolled-back V removes it from the history
     /// so the next run applies it again.
@@ -305,6 +317,71 @@ fn run(command: Command) -> Result<u8, String> {
             }
             text.push_str(&format!("{} reverted\n", report.reverted.len()));
             out(&text)?;
+            Ok(0)
+        }
+        Command::Baseline { version, dir, db } => {
+            let migrations = load(&dir)?;
+            if migrations.get(version).is_none() {
+                return Err(format!(
+                    "no migration in {} has version {version}",
+                    dir.display()
+                ));
+            }
+            let mut client = connect(&db)?;
+            let history = migrations
+                .history_blocking(&mut client, &db.history_table)
+                .map_err(|e| e.to_string())?;
+            if !history.is_empty() {
+                return Err(format!(
+                    "the history table already has {} rows: this database is managed already (see `pgstrata status`)",
+                    history.len()
+                ));
+            }
+            let model =
+                pgstrata_codegen::catalog_until(&dir, version).map_err(|e| e.to_string())?;
+            let live = pgstrata_runtime::introspect::catalog_blocking(&mut client)
+                .map_err(|e| e.to_string())?;
+            let table_name = db
+                .history_table
+                .rsplit('.')
+                .next()
+                .unwrap_or_default()
+                .to_string();
+            let diffs = pgstrata_core::catalog::differences(&model, &live, &[table_name.as_str()]);
+            if !diffs.is_empty() {
+                let shown: Vec<String> =
+                    diffs.iter().take(20).map(|d| format!("  - {d}")).collect();
+                return Err(format!(
+                    "the database does not match the migrations up to {version} ({} differences); nothing was recorded:\n{}{}",
+                    diffs.len(),
+                    shown.join("\n"),
+                    if diffs.len() > 20 { "\n  ..." } else { "" }
+                ));
+            }
+            let table = pgstrata_runtime::history::HistoryTable::parse(&db.history_table)
+                .map_err(|e| e.to_string())?;
+            let mut sql = format!("BEGIN;\n{};\n", table.create_sql());
+            let adopted: Vec<_> = migrations
+                .iter()
+                .filter(|m| m.version() <= version)
+                .collect();
+            for m in &adopted {
+                sql.push_str(&format!(
+                    "INSERT INTO {} (version, name, checksum) VALUES ({}, {}, {});\n",
+                    table.sql(),
+                    m.version(),
+                    pgstrata_runtime::history::quote_literal(m.name()),
+                    pgstrata_runtime::history::quote_literal(m.checksum())
+                ));
+            }
+            sql.push_str("COMMIT;");
+            client
+                .batch_execute(&sql)
+                .map_err(|e| format!("cannot record the baseline: {e}"))?;
+            out(&format!(
+                "the schema matches; recorded {} migrations up to {version} as applied\n",
+                adopted.len()
+            ))?;
             Ok(0)
         }
         Command::Up {

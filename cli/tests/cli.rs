@@ -343,3 +343,116 @@ fn down_refuses_when_a_down_is_missing_and_does_nothing() {
     );
     assert_eq!(states(db.url(), &f.0).0, 0, "both still applied");
 }
+
+/// Applies a folder's up files with psql, as a database built before pgstrata would be.
+fn psql_apply(url: &str, dir: &Path) {
+    let migrations = pgstrata_codegen_load(dir);
+    for (file, single) in migrations {
+        let mut cmd = Command::new("psql");
+        cmd.args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", url]);
+        if single {
+            cmd.arg("-1");
+        }
+        let out = cmd
+            .arg("-f")
+            .arg(&file)
+            .output()
+            .expect("psql (postgresql-client) must be installed");
+        assert!(
+            out.status.success(),
+            "psql failed on {file}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+/// (file, whether it runs in one transaction) for every up file, in version order.
+fn pgstrata_codegen_load(dir: &Path) -> Vec<(String, bool)> {
+    let list = pgstrata_codegen::load(dir).unwrap_or_else(|e| panic!("{e}"));
+    list.iter()
+        .map(|m| {
+            (
+                m.file().to_string(),
+                !matches!(m.transaction(), pgstrata_core::Transaction::None { .. }),
+            )
+        })
+        .collect()
+}
+
+fn lemmy() -> PathBuf {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus/lemmy");
+    assert!(
+        p.is_dir(),
+        "corpus folder {} is missing: the tests read ../shared/corpus beside the checkout",
+        p.display()
+    );
+    p
+}
+
+#[test]
+fn baseline_adopts_a_database_built_by_psql() {
+    let dir = lemmy();
+    let db = fresh_db();
+    psql_apply(db.url(), &dir);
+    let last = pgstrata_codegen::load(&dir)
+        .unwrap()
+        .last()
+        .unwrap()
+        .version();
+    let (code, _) = states(db.url(), &dir);
+    assert_eq!(code, 3, "everything pending before the baseline");
+
+    let b = pgstrata(Some(db.url()), &["baseline", &last.to_string()], &dir);
+    assert!(b.status.success(), "{}", text(&b));
+    assert!(text(&b).contains("recorded 247 migrations"), "{}", text(&b));
+    let (code, rows) = states(db.url(), &dir);
+    assert_eq!(code, 0, "nothing pending after the baseline");
+    assert_eq!(rows.len(), 247);
+    // Twice is refused.
+    assert!(
+        !pgstrata(Some(db.url()), &["baseline", &last.to_string()], &dir)
+            .status
+            .success()
+    );
+}
+
+#[test]
+fn baseline_refuses_a_database_that_differs() {
+    let f = Folder::new(
+        "baseline-differs",
+        &[
+            (
+                "1_a.sql",
+                "CREATE TABLE a (id int PRIMARY KEY, name text NOT NULL);",
+            ),
+            ("2_b.sql", "CREATE TABLE b (id int);"),
+        ],
+    );
+    let db = fresh_db();
+    psql_apply(db.url(), &f.0);
+    db.client()
+        .batch_execute(
+            "ALTER TABLE a ALTER COLUMN name DROP NOT NULL; ALTER TABLE a ADD COLUMN extra int",
+        )
+        .unwrap();
+    let b = pgstrata(Some(db.url()), &["baseline", "2"], &f.0);
+    assert!(!b.status.success());
+    let out = text(&b);
+    assert!(
+        out.contains("public.a.name is NOT NULL in the migrations but nullable in the database"),
+        "{out}"
+    );
+    assert!(
+        out.contains("public.a.extra is in the database only"),
+        "{out}"
+    );
+    assert!(out.contains("nothing was recorded"), "{out}");
+    assert_eq!(states(db.url(), &f.0).0, 3, "still nothing recorded");
+    // At version 1 the model has no table b: the database has it, so that is refused too.
+    let b1 = pgstrata(Some(db.url()), &["baseline", "1"], &f.0);
+    assert!(
+        text(&b1).contains("table public.b is in the database only"),
+        "{}",
+        text(&b1)
+    );
+}

@@ -42,8 +42,18 @@ pub use pgstrata_core::catalog::Catalog;
 /// # Errors
 /// Every problem found in the folder, and every statement that cannot be modelled.
 pub fn catalog(dir: impl AsRef<Path>) -> Result<Catalog, Errors> {
+    catalog_until(dir, i64::MAX)
+}
+
+/// The schema model after the migrations up to and including `version` (for
+/// `pgstrata baseline`, which checks a database against the model at a version).
+///
+/// # Errors
+/// As [`catalog`].
+pub fn catalog_until(dir: impl AsRef<Path>, version: i64) -> Result<Catalog, Errors> {
     let dir = dir.as_ref();
-    let sources = source::discover(dir, &dir.display().to_string())?;
+    let mut sources = source::discover(dir, &dir.display().to_string())?;
+    sources.retain(|s| s.version <= version);
     replay::replay(&sources)
 }
 

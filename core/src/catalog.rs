@@ -620,3 +620,99 @@ mod tests {
         assert_eq!(u("public", "user"), "\"user\"");
     }
 }
+
+/// How a live database differs from the model: tables, columns (type, nullability),
+/// primary keys and enum labels. Each entry says what the migrations have and what the
+/// database has. Tables named in `ignore` (the history table) are left out.
+pub fn differences(model: &Catalog, live: &Catalog, ignore: &[&str]) -> Vec<String> {
+    let mut out = Vec::new();
+    let keep = |t: &&Table| !ignore.contains(&t.name.as_str());
+    for t in model.tables.iter().filter(keep) {
+        let Some(l) = live.table(&t.schema, &t.name) else {
+            out.push(format!(
+                "table {}.{} is missing from the database",
+                t.schema, t.name
+            ));
+            continue;
+        };
+        for c in &t.columns {
+            match l.column(&c.name) {
+                None => out.push(format!(
+                    "column {}.{}.{} is missing from the database",
+                    t.schema, t.name, c.name
+                )),
+                Some(lc) => {
+                    if lc.ty.format() != c.ty.format() {
+                        out.push(format!(
+                            "column {}.{}.{} is {} in the migrations but {} in the database",
+                            t.schema,
+                            t.name,
+                            c.name,
+                            c.ty.format(),
+                            lc.ty.format()
+                        ));
+                    }
+                    if lc.nullable != c.nullable {
+                        let n = |b: bool| if b { "nullable" } else { "NOT NULL" };
+                        out.push(format!(
+                            "column {}.{}.{} is {} in the migrations but {} in the database",
+                            t.schema,
+                            t.name,
+                            c.name,
+                            n(c.nullable),
+                            n(lc.nullable)
+                        ));
+                    }
+                }
+            }
+        }
+        for lc in &l.columns {
+            if t.column(&lc.name).is_none() {
+                out.push(format!(
+                    "column {}.{}.{} is in the database only",
+                    t.schema, t.name, lc.name
+                ));
+            }
+        }
+        let pk = |t: &Table| t.primary_key.as_ref().map(|k| k.columns.clone());
+        if pk(t) != pk(l) {
+            out.push(format!(
+                "table {}.{} has primary key {:?} in the migrations but {:?} in the database",
+                t.schema,
+                t.name,
+                pk(t),
+                pk(l)
+            ));
+        }
+    }
+    for l in live.tables.iter().filter(keep) {
+        if model.table(&l.schema, &l.name).is_none() {
+            out.push(format!(
+                "table {}.{} is in the database only",
+                l.schema, l.name
+            ));
+        }
+    }
+    for e in &model.enums {
+        match live.enum_type(&e.schema, &e.name) {
+            None => out.push(format!(
+                "enum {}.{} is missing from the database",
+                e.schema, e.name
+            )),
+            Some(l) if l.values != e.values => out.push(format!(
+                "enum {}.{} has labels {:?} in the migrations but {:?} in the database",
+                e.schema, e.name, e.values, l.values
+            )),
+            Some(_) => {}
+        }
+    }
+    for l in &live.enums {
+        if model.enum_type(&l.schema, &l.name).is_none() {
+            out.push(format!(
+                "enum {}.{} is in the database only",
+                l.schema, l.name
+            ));
+        }
+    }
+    out
+}

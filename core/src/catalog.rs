@@ -580,47 +580,6 @@ const RESERVED: &[&str] = &[
     "xmltable",
 ];
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn types_spell_like_format_type() {
-        let t = |name: &str, m: Option<&str>, array: bool| {
-            ColumnType {
-                schema: None,
-                name: name.into(),
-                modifier: m.map(str::to_string),
-                array,
-            }
-            .format()
-        };
-        assert_eq!(
-            t("timestamp without time zone", Some("(3)"), false),
-            "timestamp(3) without time zone"
-        );
-        assert_eq!(
-            t("character varying", Some("(255)"), true),
-            "character varying(255)[]"
-        );
-        assert_eq!(t("numeric", Some("(12,2)"), false), "numeric(12,2)");
-        assert_eq!(t("text", None, true), "text[]");
-        let u = |schema: &str, name: &str| {
-            ColumnType {
-                schema: Some(schema.into()),
-                name: name.into(),
-                modifier: None,
-                array: false,
-            }
-            .format()
-        };
-        assert_eq!(u("public", "ChatMessageRole"), "\"ChatMessageRole\"");
-        assert_eq!(u("public", "sort_type_enum"), "sort_type_enum");
-        assert_eq!(u("billing", "plan_tier"), "billing.plan_tier");
-        assert_eq!(u("public", "user"), "\"user\"");
-    }
-}
-
 /// How a live database differs from the model: tables, columns (type, nullability),
 /// primary keys and enum labels. Each entry says what the migrations have and what the
 /// database has. Tables named in `ignore` (the history table) are left out.
@@ -715,4 +674,45 @@ pub fn differences(model: &Catalog, live: &Catalog, ignore: &[&str]) -> Vec<Stri
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn types_spell_like_format_type() {
+        let t = |name: &str, m: Option<&str>, array: bool| {
+            ColumnType {
+                schema: None,
+                name: name.into(),
+                modifier: m.map(str::to_string),
+                array,
+            }
+            .format()
+        };
+        assert_eq!(
+            t("timestamp without time zone", Some("(3)"), false),
+            "timestamp(3) without time zone"
+        );
+        assert_eq!(
+            t("character varying", Some("(255)"), true),
+            "character varying(255)[]"
+        );
+        assert_eq!(t("numeric", Some("(12,2)"), false), "numeric(12,2)");
+        assert_eq!(t("text", None, true), "text[]");
+        let u = |schema: &str, name: &str| {
+            ColumnType {
+                schema: Some(schema.into()),
+                name: name.into(),
+                modifier: None,
+                array: false,
+            }
+            .format()
+        };
+        assert_eq!(u("public", "ChatMessageRole"), "\"ChatMessageRole\"");
+        assert_eq!(u("public", "sort_type_enum"), "sort_type_enum");
+        assert_eq!(u("billing", "plan_tier"), "billing.plan_tier");
+        assert_eq!(u("public", "user"), "\"user\"");
+    }
 }

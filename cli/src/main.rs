@@ -72,6 +72,16 @@ enum Command {
         #[arg(long)]
         to: i64,
     },
+    /// Compare the live database with the schema the migrations build: tables, columns
+    /// (type, nullability), primary keys and enum labels. Exit code 0: they match;
+    /// 5: they differ.
+    Drift {
+        /// The migrations folder.
+        #[arg(default_value = "migrations")]
+        dir: PathBuf,
+        #[command(flatten)]
+        db: Db,
+    },
     /// Adopt a database whose schema was built before pgstrata managed it: record every
     /// migration up to VERSION as applied without running it, after checking that the
     /// live schema equals the one those migrations build.
@@ -383,6 +393,32 @@ fn run(command: Command) -> Result<u8, String> {
                 adopted.len()
             ))?;
             Ok(0)
+        }
+        Command::Drift { dir, db } => {
+            let model = pgstrata_codegen::catalog(&dir).map_err(|e| e.to_string())?;
+            let mut client = connect(&db)?;
+            let live = pgstrata_runtime::introspect::catalog_blocking(&mut client)
+                .map_err(|e| e.to_string())?;
+            let table_name = db
+                .history_table
+                .rsplit('.')
+                .next()
+                .unwrap_or_default()
+                .to_string();
+            let diffs = pgstrata_core::catalog::differences(&model, &live, &[table_name.as_str()]);
+            if diffs.is_empty() {
+                out("the database matches the migrations\n")?;
+                return Ok(0);
+            }
+            let mut text = format!(
+                "{} differences between the migrations and the database:\n",
+                diffs.len()
+            );
+            for d in &diffs {
+                text.push_str(&format!("  - {d}\n"));
+            }
+            out(&text)?;
+            Ok(5)
         }
         Command::Up {
             dir,

@@ -456,3 +456,39 @@ fn baseline_refuses_a_database_that_differs() {
         text(&b1)
     );
 }
+
+#[test]
+fn drift_finds_each_kind_of_manual_change() {
+    let f = Folder::new(
+        "drift",
+        &[(
+            "1_a.sql",
+            "CREATE TYPE mood AS ENUM ('sad', 'ok');\nCREATE TABLE a (id int PRIMARY KEY, name text NOT NULL, m mood, gone int);",
+        )],
+    );
+    let db = fresh_db();
+    assert!(pgstrata(Some(db.url()), &["up"], &f.0).status.success());
+    let same = pgstrata(Some(db.url()), &["drift"], &f.0);
+    assert_eq!(same.status.code(), Some(0), "{}", text(&same));
+
+    db.client()
+        .batch_execute(
+            "ALTER TABLE a ADD COLUMN added int; ALTER TABLE a DROP COLUMN gone; \
+             ALTER TABLE a ALTER COLUMN name TYPE varchar(10); ALTER TABLE a ALTER COLUMN name DROP NOT NULL; \
+             ALTER TYPE mood ADD VALUE 'happy'; CREATE TABLE stray (x int)",
+        )
+        .unwrap();
+    let d = pgstrata(Some(db.url()), &["drift"], &f.0);
+    assert_eq!(d.status.code(), Some(5));
+    let out = text(&d);
+    for expected in [
+        "public.a.added is in the database only",
+        "public.a.gone is missing from the database",
+        "public.a.name is text in the migrations but character varying(10) in the database",
+        "public.a.name is NOT NULL in the migrations but nullable in the database",
+        "enum public.mood has labels [\"sad\", \"ok\"] in the migrations but [\"sad\", \"ok\", \"happy\"]",
+        "table public.stray is in the database only",
+    ] {
+        assert!(out.contains(expected), "missing {expected:?} in:\n{out}");
+    }
+}

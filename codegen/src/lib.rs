@@ -156,13 +156,17 @@ pub fn generate(
 pub fn fallback() -> TokenStream {
     quote::quote! {
         #[doc(hidden)]
-        pub static MIGRATIONS: ::pgstrata::Migrations = ::pgstrata::Migrations::__embedded(&[]);
+        pub static MIGRATIONS: ::pgstrata::Migrations =
+            ::pgstrata::Migrations::__embedded(&[], &schema::SHAPE);
         #[doc(hidden)]
         pub mod schema {
             #[doc(hidden)]
             pub fn tables() -> &'static [::pgstrata::TableInfo] {
                 &[]
             }
+            #[doc(hidden)]
+            pub static SHAPE: ::pgstrata::__private::Shape =
+                ::pgstrata::__private::Shape { tables: &[], enums: &[] };
         }
     }
 }

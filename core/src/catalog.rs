@@ -580,100 +580,239 @@ const RESERVED: &[&str] = &[
     "xmltable",
 ];
 
+/// One way a live database differs from the model.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Difference {
+    /// Something the database has and the migrations do not (a table or column added
+    /// out of band): code generated from the migrations still works.
+    pub extra: bool,
+    /// What differs, saying what the migrations have and what the database has.
+    pub message: String,
+}
+
+impl std::fmt::Display for Difference {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
 /// How a live database differs from the model: tables, columns (type, nullability),
-/// primary keys and enum labels. Each entry says what the migrations have and what the
-/// database has. Tables named in `ignore` (the history table) are left out.
-pub fn differences(model: &Catalog, live: &Catalog, ignore: &[&str]) -> Vec<String> {
+/// primary keys and enum labels. Tables named in `ignore` (the history table) are left
+/// out.
+pub fn differences(model: &Catalog, live: &Catalog, ignore: &[&str]) -> Vec<Difference> {
     let mut out = Vec::new();
+    let mut push = |extra: bool, message: String| out.push(Difference { extra, message });
     let keep = |t: &&Table| !ignore.contains(&t.name.as_str());
     for t in model.tables.iter().filter(keep) {
         let Some(l) = live.table(&t.schema, &t.name) else {
-            out.push(format!(
-                "table {}.{} is missing from the database",
-                t.schema, t.name
-            ));
+            push(
+                false,
+                format!("table {}.{} is missing from the database", t.schema, t.name),
+            );
             continue;
         };
         for c in &t.columns {
             match l.column(&c.name) {
-                None => out.push(format!(
-                    "column {}.{}.{} is missing from the database",
-                    t.schema, t.name, c.name
-                )),
+                None => push(
+                    false,
+                    format!(
+                        "column {}.{}.{} is missing from the database",
+                        t.schema, t.name, c.name
+                    ),
+                ),
                 Some(lc) => {
                     if lc.ty.format() != c.ty.format() {
-                        out.push(format!(
-                            "column {}.{}.{} is {} in the migrations but {} in the database",
-                            t.schema,
-                            t.name,
-                            c.name,
-                            c.ty.format(),
-                            lc.ty.format()
-                        ));
+                        push(
+                            false,
+                            format!(
+                                "column {}.{}.{} is {} in the migrations but {} in the database",
+                                t.schema,
+                                t.name,
+                                c.name,
+                                c.ty.format(),
+                                lc.ty.format()
+                            ),
+                        );
                     }
                     if lc.nullable != c.nullable {
                         let n = |b: bool| if b { "nullable" } else { "NOT NULL" };
-                        out.push(format!(
-                            "column {}.{}.{} is {} in the migrations but {} in the database",
-                            t.schema,
-                            t.name,
-                            c.name,
-                            n(c.nullable),
-                            n(lc.nullable)
-                        ));
+                        push(
+                            false,
+                            format!(
+                                "column {}.{}.{} is {} in the migrations but {} in the database",
+                                t.schema,
+                                t.name,
+                                c.name,
+                                n(c.nullable),
+                                n(lc.nullable)
+                            ),
+                        );
                     }
                 }
             }
         }
         for lc in &l.columns {
             if t.column(&lc.name).is_none() {
-                out.push(format!(
-                    "column {}.{}.{} is in the database only",
-                    t.schema, t.name, lc.name
-                ));
+                push(
+                    true,
+                    format!(
+                        "column {}.{}.{} is in the database only",
+                        t.schema, t.name, lc.name
+                    ),
+                );
             }
         }
         let pk = |t: &Table| t.primary_key.as_ref().map(|k| k.columns.clone());
         if pk(t) != pk(l) {
-            out.push(format!(
-                "table {}.{} has primary key {:?} in the migrations but {:?} in the database",
-                t.schema,
-                t.name,
-                pk(t),
-                pk(l)
-            ));
+            push(
+                false,
+                format!(
+                    "table {}.{} has primary key {:?} in the migrations but {:?} in the database",
+                    t.schema,
+                    t.name,
+                    pk(t),
+                    pk(l)
+                ),
+            );
         }
     }
     for l in live.tables.iter().filter(keep) {
         if model.table(&l.schema, &l.name).is_none() {
-            out.push(format!(
-                "table {}.{} is in the database only",
-                l.schema, l.name
-            ));
+            push(
+                true,
+                format!("table {}.{} is in the database only", l.schema, l.name),
+            );
         }
     }
     for e in &model.enums {
         match live.enum_type(&e.schema, &e.name) {
-            None => out.push(format!(
-                "enum {}.{} is missing from the database",
-                e.schema, e.name
-            )),
-            Some(l) if l.values != e.values => out.push(format!(
-                "enum {}.{} has labels {:?} in the migrations but {:?} in the database",
-                e.schema, e.name, e.values, l.values
-            )),
+            None => push(
+                false,
+                format!("enum {}.{} is missing from the database", e.schema, e.name),
+            ),
+            Some(l) if l.values != e.values => push(
+                false,
+                format!(
+                    "enum {}.{} has labels {:?} in the migrations but {:?} in the database",
+                    e.schema, e.name, e.values, l.values
+                ),
+            ),
             Some(_) => {}
         }
     }
     for l in &live.enums {
         if model.enum_type(&l.schema, &l.name).is_none() {
-            out.push(format!(
-                "enum {}.{} is in the database only",
-                l.schema, l.name
-            ));
+            push(
+                true,
+                format!("enum {}.{} is in the database only", l.schema, l.name),
+            );
         }
     }
     out
+}
+
+/// The schema compiled into a binary by `embed_migrations!`: what its generated types
+/// expect, as static data, for checking a live database at startup.
+#[derive(Debug)]
+pub struct Shape {
+    /// Every table.
+    pub tables: &'static [ShapeTable],
+    /// Every enum type.
+    pub enums: &'static [ShapeEnum],
+}
+
+/// A table of a [`Shape`].
+#[derive(Debug)]
+pub struct ShapeTable {
+    /// The schema.
+    pub schema: &'static str,
+    /// The name.
+    pub name: &'static str,
+    /// Columns in table order.
+    pub columns: &'static [ShapeColumn],
+    /// Primary key columns (empty: none).
+    pub primary_key: &'static [&'static str],
+}
+
+/// A column of a [`ShapeTable`].
+#[derive(Debug)]
+pub struct ShapeColumn {
+    /// The name.
+    pub name: &'static str,
+    /// The type, as `format_type` spells it.
+    pub ty: &'static str,
+    /// Whether NULL is allowed.
+    pub nullable: bool,
+}
+
+/// An enum of a [`Shape`].
+#[derive(Debug)]
+pub struct ShapeEnum {
+    /// The schema.
+    pub schema: &'static str,
+    /// The name.
+    pub name: &'static str,
+    /// Labels in order.
+    pub values: &'static [&'static str],
+}
+
+impl Shape {
+    /// The shape as a [`Catalog`], to compare with [`differences`].
+    pub fn catalog(&self) -> Catalog {
+        let tables = self
+            .tables
+            .iter()
+            .map(|t| {
+                let mut table = Table::new(t.schema, t.name);
+                table.columns = t
+                    .columns
+                    .iter()
+                    .map(|c| {
+                        let (base, array) = match c.ty.strip_suffix("[]") {
+                            Some(b) => (b, true),
+                            None => (c.ty, false),
+                        };
+                        Column {
+                            name: c.name.to_string(),
+                            ty: ColumnType {
+                                schema: None,
+                                name: base.to_string(),
+                                modifier: None,
+                                array,
+                            },
+                            nullable: c.nullable,
+                            default: None,
+                            identity: None,
+                            generated: None,
+                            comment: None,
+                        }
+                    })
+                    .collect();
+                if !t.primary_key.is_empty() {
+                    table.primary_key = Some(KeyConstraint {
+                        name: String::new(),
+                        columns: t.primary_key.iter().map(|c| (*c).to_string()).collect(),
+                    });
+                }
+                table
+            })
+            .collect();
+        let enums = self
+            .enums
+            .iter()
+            .map(|e| Enum {
+                schema: e.schema.to_string(),
+                name: e.name.to_string(),
+                values: e.values.iter().map(|v| (*v).to_string()).collect(),
+                comment: None,
+            })
+            .collect();
+        Catalog {
+            tables,
+            enums,
+            ..Catalog::default()
+        }
+    }
 }
 
 #[cfg(test)]

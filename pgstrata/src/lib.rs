@@ -18,8 +18,8 @@
 pub use pgstrata_macros::embed_migrations;
 
 pub use pgstrata_runtime::{
-    AppliedMigration, Error, ErrorKind, Migration, Migrations, Report, Runner, StatementInfo,
-    UnknownMigration, DEFAULT_TABLE,
+    AppliedMigration, Error, ErrorKind, Migration, Migrations, Report, Runner, SchemaCheck,
+    StatementInfo, UnknownMigration, DEFAULT_TABLE,
 };
 
 mod sql;
@@ -95,6 +95,7 @@ pub trait Insertable: Sync {
 #[doc(hidden)]
 pub mod __private {
     pub use crate::sql::*;
+    pub use pgstrata_core::catalog::{Shape, ShapeColumn, ShapeEnum, ShapeTable};
     pub use pgstrata_core::{Migration, MigrationParts, NoTransactionReason, Span, Transaction};
     pub use postgres_types::private::BytesMut;
     pub use postgres_types::{to_sql_checked, FromSql, IsNull, ToSql, Type};

@@ -32,6 +32,10 @@ pub enum ErrorKind {
     /// `pg_try_advisory_lock` said yes but the lock is not held by this session: the
     /// connection goes through a pooler in transaction mode.
     LockNotHeld,
+    /// With `Runner::verify_schema(true)`: after migrating, the live schema differs from
+    /// the one compiled into the binary (a table, column, type or enum label its
+    /// generated types rely on).
+    SchemaMismatch,
     /// The runner was configured with something unusable (history table name, target).
     Config,
     /// A query of the runner's own (history, lock) failed, or the connection broke.

@@ -40,7 +40,7 @@ async fn query<C: Conn>(conn: &mut C, sql: &str) -> Result<Vec<Vec<Option<String
         .collect())
 }
 
-async fn read<C: Conn>(conn: &mut C) -> Result<Catalog, Error> {
+pub(crate) async fn read<C: Conn>(conn: &mut C) -> Result<Catalog, Error> {
     // format_type qualifies names outside the search path: read with public only, in a
     // transaction so the session's own setting is left alone.
     conn.batch("BEGIN; SET LOCAL search_path = public")

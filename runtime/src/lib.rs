@@ -49,6 +49,7 @@ pub use report::{AppliedMigration, Report, UnknownMigration};
 use apply::Timeouts;
 use conn::Conn;
 use history::HistoryTable;
+use pgstrata_core::catalog::{Difference, Shape};
 use plan::{HistoryRow, PlanOptions};
 
 /// The default history table.
@@ -58,14 +59,17 @@ pub const DEFAULT_TABLE: &str = "pgstrata_migrations";
 #[derive(Clone, Debug)]
 pub struct Migrations {
     list: Cow<'static, [Migration]>,
+    /// The schema the generated types expect (embedded migrations only).
+    shape: Option<&'static Shape>,
 }
 
 impl Migrations {
     /// Used by `embed_migrations!`.
     #[doc(hidden)]
-    pub const fn __embedded(list: &'static [Migration]) -> Migrations {
+    pub const fn __embedded(list: &'static [Migration], shape: &'static Shape) -> Migrations {
         Migrations {
             list: Cow::Borrowed(list),
+            shape: Some(shape),
         }
     }
 
@@ -88,6 +92,7 @@ impl Migrations {
         }
         Ok(Migrations {
             list: Cow::Owned(list),
+            shape: None,
         })
     }
 
@@ -127,6 +132,7 @@ impl Migrations {
             plan: PlanOptions::default(),
             grouped: false,
             timeouts: Timeouts::default(),
+            verify_schema: false,
         }
     }
 
@@ -177,9 +183,69 @@ impl Migrations {
         Ok(conn::block_on(history::read(client, &table))?.unwrap_or_default())
     }
 
+    /// Compares the live schema with the one compiled into the binary: tables, columns
+    /// (type, nullability), primary keys and enum labels. The generated structs are only
+    /// as good as this check.
+    ///
+    /// # Errors
+    /// The migrations were loaded at run time (no compiled schema), or the catalog
+    /// cannot be read.
+    pub async fn verify(&self, client: &mut tokio_postgres::Client) -> Result<SchemaCheck, Error> {
+        self.verify_on(client, DEFAULT_TABLE).await
+    }
+
+    /// [`Migrations::verify`] on a blocking client.
+    ///
+    /// # Errors
+    /// See [`Migrations::verify`].
+    #[cfg(feature = "blocking")]
+    pub fn verify_blocking(&self, client: &mut postgres::Client) -> Result<SchemaCheck, Error> {
+        conn::block_on(self.verify_on(client, DEFAULT_TABLE))
+    }
+
+    async fn verify_on<C: Conn>(
+        &self,
+        conn: &mut C,
+        history_table: &str,
+    ) -> Result<SchemaCheck, Error> {
+        let Some(shape) = self.shape else {
+            return Err(Error::new(
+                ErrorKind::Config,
+                "these migrations were loaded at run time and carry no compiled schema: verify needs embed_migrations!",
+            ));
+        };
+        let live = introspect::read(conn).await?;
+        let table = HistoryTable::parse(history_table)?;
+        let name = table.display();
+        let name = name.rsplit('.').next().unwrap_or_default();
+        Ok(SchemaCheck {
+            differences: pgstrata_core::catalog::differences(&shape.catalog(), &live, &[name]),
+        })
+    }
+
     /// Where every migration stands against a database's history (see [`status::status`]).
     pub fn status(&self, history: &[HistoryRow]) -> Vec<status::StatusRow> {
         status::status(history, self.as_slice())
+    }
+}
+
+/// The result of [`Migrations::verify`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SchemaCheck {
+    /// Every difference between the compiled schema and the database.
+    pub differences: Vec<Difference>,
+}
+
+impl SchemaCheck {
+    /// Whether generated code can trust the database: nothing missing or retyped
+    /// (tables and columns added out of band are tolerated).
+    pub fn is_ok(&self) -> bool {
+        self.differences.iter().all(|d| d.extra)
+    }
+
+    /// The differences that make the check fail.
+    pub fn problems(&self) -> impl Iterator<Item = &Difference> {
+        self.differences.iter().filter(|d| !d.extra)
     }
 }
 
@@ -203,6 +269,7 @@ pub struct Runner<'m> {
     plan: PlanOptions,
     grouped: bool,
     timeouts: Timeouts,
+    verify_schema: bool,
 }
 
 impl<'m> Runner<'m> {
@@ -291,6 +358,16 @@ impl<'m> Runner<'m> {
         }
     }
 
+    /// After migrating, compares the live schema with the one compiled into the binary
+    /// (see [`Migrations::verify`]) and fails the run when a table, column, type or enum
+    /// label the generated code relies on differs (default: off).
+    pub fn verify_schema(self, verify: bool) -> Runner<'m> {
+        Runner {
+            verify_schema: verify,
+            ..self
+        }
+    }
+
     /// Brings the database up to date.
     ///
     /// # Errors
@@ -300,7 +377,30 @@ impl<'m> Runner<'m> {
     /// held; a query of the runner's fails. [`Error::report`] says what was applied
     /// before the error.
     pub async fn run(&self, client: &mut tokio_postgres::Client) -> Result<Report, Error> {
-        self.run_on(client).await
+        self.run_checked(client).await
+    }
+
+    async fn run_checked<C: Conn>(&self, conn: &mut C) -> Result<Report, Error> {
+        let report = self.run_on(conn).await?;
+        if self.verify_schema && !self.dry_run {
+            let check = self
+                .migrations
+                .verify_on(conn, &self.table)
+                .await
+                .map_err(|e| e.with_report(report.clone()))?;
+            if !check.is_ok() {
+                let problems: Vec<String> = check.problems().map(|d| format!("  - {d}")).collect();
+                return Err(Error::new(
+                    ErrorKind::SchemaMismatch,
+                    format!(
+                        "the database's schema differs from the one this binary was built with:\n{}\n  help: run `pgstrata drift` to see all differences; the generated types cannot be trusted until they agree",
+                        problems.join("\n")
+                    ),
+                )
+                .with_report(report));
+            }
+        }
+        Ok(report)
     }
 
     /// [`Runner::run`] for the blocking client.
@@ -309,7 +409,7 @@ impl<'m> Runner<'m> {
     /// See [`Runner::run`].
     #[cfg(feature = "blocking")]
     pub fn run_blocking(&self, client: &mut postgres::Client) -> Result<Report, Error> {
-        conn::block_on(self.run_on(client))
+        conn::block_on(self.run_checked(client))
     }
 
     /// Reverts every applied migration newer than `version` with its down SQL, newest

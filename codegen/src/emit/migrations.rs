@@ -35,7 +35,7 @@ pub fn migrations_static(sources: &[Source], migrations: &[Migration]) -> TokenS
         #[allow(dead_code)]
         pub static MIGRATIONS: ::pgstrata::Migrations = {
             static LIST: [::pgstrata::__private::Migration; #count] = [#(#items),*];
-            ::pgstrata::Migrations::__embedded(&LIST)
+            ::pgstrata::Migrations::__embedded(&LIST, &schema::SHAPE)
         };
         #(const _: &[u8] = ::core::include_bytes!(#paths);)*
     }

@@ -333,6 +333,7 @@ pub fn schema_module(
             }
         }
     }
+    let shape = shape(catalog);
     errors.finish(quote! {
         /// Types generated from the schema the migrations build.
         // Unused items are expected (a schema has more tables than one crate uses); the
@@ -348,10 +349,34 @@ pub fn schema_module(
                 static TABLES: &[::pgstrata::TableInfo] = &[#(#tables),*];
                 TABLES
             }
+
+            /// The schema these types were generated from, for checking a live database
+            /// (`MIGRATIONS.verify`).
+            pub static SHAPE: ::pgstrata::__private::Shape = #shape;
             #root
             #(#children)*
         }
     })
+}
+
+/// Every table's columns (all of them, mapped to Rust or not) and every enum, as static
+/// data.
+fn shape(catalog: &Catalog) -> TokenStream {
+    let p = quote!(::pgstrata::__private);
+    let tables = catalog.tables.iter().filter(|t| t.unresolved.is_none()).map(|t| {
+        let (schema, name) = (&t.schema, &t.name);
+        let columns = t.columns.iter().map(|c| {
+            let (n, ty, nullable) = (&c.name, c.ty.format(), c.nullable);
+            quote!(#p::ShapeColumn { name: #n, ty: #ty, nullable: #nullable })
+        });
+        let pk = t.primary_key.iter().flat_map(|k| k.columns.iter());
+        quote!(#p::ShapeTable { schema: #schema, name: #name, columns: &[#(#columns),*], primary_key: &[#(#pk),*] })
+    });
+    let enums = catalog.enums.iter().map(|e| {
+        let (schema, name, values) = (&e.schema, &e.name, &e.values);
+        quote!(#p::ShapeEnum { schema: #schema, name: #name, values: &[#(#values),*] })
+    });
+    quote!(#p::Shape { tables: &[#(#tables),*], enums: &[#(#enums),*] })
 }
 
 /// `[columns]` and `[names]` entries must name something that exists.

@@ -310,3 +310,57 @@ fn the_prepared_history_insert_is_replaced_and_removed() {
         .get(0);
     assert_eq!(interval, "0", "the session's setting is reset");
 }
+
+#[test]
+fn verify_compares_the_live_schema_with_the_compiled_one() {
+    mod db {
+        pgstrata::embed_migrations!("../migrations");
+    }
+    let fresh = fresh_db();
+    let mut c = fresh.client();
+    assert!(
+        !db::MIGRATIONS.verify_blocking(&mut c).unwrap().is_ok(),
+        "nothing there yet"
+    );
+    db::MIGRATIONS
+        .runner()
+        .verify_schema(true)
+        .run_blocking(&mut c)
+        .unwrap();
+    let check = db::MIGRATIONS.verify_blocking(&mut c).unwrap();
+    assert!(check.differences.is_empty(), "{check:?}");
+
+    // Added out of band: reported, tolerated.
+    c.batch_execute("ALTER TABLE agent_sessions ADD COLUMN note text")
+        .unwrap();
+    let check = db::MIGRATIONS.verify_blocking(&mut c).unwrap();
+    assert!(check.is_ok());
+    assert_eq!(check.differences.len(), 1);
+    assert!(check.differences[0]
+        .message
+        .contains("agent_sessions.note is in the database only"));
+
+    // Retyped: the startup check fails the run.
+    c.batch_execute("ALTER TABLE agent_sessions ALTER COLUMN workflow_step TYPE varchar(20)")
+        .unwrap();
+    let e = db::MIGRATIONS
+        .runner()
+        .verify_schema(true)
+        .run_blocking(&mut c)
+        .unwrap_err();
+    assert_eq!(e.kind(), pgstrata::ErrorKind::SchemaMismatch);
+    assert!(
+        e.to_string()
+            .contains("workflow_step is text in the migrations but character varying(20)"),
+        "{e}"
+    );
+
+    // Loaded at run time: no compiled schema to compare with.
+    let loaded = crate::support::load(
+        &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../migrations"),
+    );
+    assert_eq!(
+        loaded.verify_blocking(&mut c).unwrap_err().kind(),
+        pgstrata::ErrorKind::Config
+    );
+}

@@ -57,6 +57,11 @@ fn round_trip(migrations: &pgstrata::Migrations, tables: &[TableInfo]) -> usize 
     let db = fresh_db();
     let mut c = db.client();
     migrations.run_blocking(&mut c).unwrap();
+    let check = migrations.verify_blocking(&mut c).unwrap();
+    assert!(
+        check.differences.is_empty(),
+        "the compiled schema is the live one: {check:?}"
+    );
     // Foreign keys and triggers off, checks dropped: one arbitrary row per table.
     c.batch_execute("SET session_replication_role = replica")
         .unwrap();

@@ -59,6 +59,10 @@ enum Command {
         /// Apply all pending transactional migrations in one transaction.
         #[arg(long)]
         grouped: bool,
+        /// Dump the database with `pg_dump -Fc` to this file first; nothing is applied
+        /// if the dump fails.
+        #[arg(long, value_name = "FILE")]
+        backup: Option<PathBuf>,
     },
     /// Revert applied migrations newer than a version with their down SQL, newest first;
     /// refuses before doing anything when one has no down SQL.
@@ -426,9 +430,14 @@ fn run(command: Command) -> Result<u8, String> {
             to,
             dry_run,
             grouped,
+            backup,
         } => {
             let migrations = load(&dir)?;
             let mut client = connect(&db)?;
+            if let (Some(file), false) = (&backup, dry_run) {
+                backup_to(&db, file)?;
+                out(&format!("backed up to {}\n", file.display()))?;
+            }
             let mut runner = migrations
                 .runner()
                 .history_table(db.history_table.clone())
@@ -525,6 +534,48 @@ fn run(command: Command) -> Result<u8, String> {
             Ok(0)
         }
     }
+}
+
+/// Runs `pg_dump -Fc` into `file`. The connection's parts go in as options and the
+/// password through PGPASSWORD, so it never shows in the process list or in messages.
+fn backup_to(db: &Db, file: &Path) -> Result<(), String> {
+    let url = db.database_url.as_deref().unwrap_or_default();
+    let config: postgres::Config = url
+        .parse()
+        .map_err(|e| format!("cannot read the database URL: {e}"))?;
+    let mut cmd = std::process::Command::new("pg_dump");
+    cmd.arg("--format=custom")
+        .arg("--file")
+        .arg(file)
+        .arg("--no-password");
+    if let Some(host) = config.get_hosts().first() {
+        match host {
+            postgres::config::Host::Tcp(h) => cmd.arg("--host").arg(h),
+            postgres::config::Host::Unix(p) => cmd.arg("--host").arg(p),
+        };
+    }
+    if let Some(port) = config.get_ports().first() {
+        cmd.arg("--port").arg(port.to_string());
+    }
+    if let Some(user) = config.get_user() {
+        cmd.arg("--username").arg(user);
+    }
+    if let Some(db) = config.get_dbname() {
+        cmd.arg("--dbname").arg(db);
+    }
+    if let Some(pw) = config.get_password() {
+        cmd.env("PGPASSWORD", String::from_utf8_lossy(pw).into_owned());
+    }
+    let output = cmd.output().map_err(|e| {
+        format!("cannot run pg_dump: {e}\n  help: install the PostgreSQL client tools (apt-get install postgresql-client)")
+    })?;
+    if !output.status.success() {
+        return Err(format!(
+            "the backup failed, so nothing was applied: {}",
+            String::from_utf8_lossy(&output.stderr).trim()
+        ));
+    }
+    Ok(())
 }
 
 /// Creates the files of a new migration in the layout the folder already uses (folders

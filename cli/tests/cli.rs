@@ -492,3 +492,60 @@ fn drift_finds_each_kind_of_manual_change() {
         assert!(out.contains(expected), "missing {expected:?} in:\n{out}");
     }
 }
+
+#[test]
+fn up_backup_writes_a_dump_pg_restore_accepts_and_stops_when_it_cannot() {
+    let f = Folder::new("backup", &three());
+    let db = fresh_db();
+    assert!(pgstrata(Some(db.url()), &["up", "--to", "1"], &f.0)
+        .status
+        .success());
+    let dump = f.0.join("before.dump");
+    let up = pgstrata(
+        Some(db.url()),
+        &["up", "--backup", dump.to_str().unwrap()],
+        &f.0,
+    );
+    assert!(up.status.success(), "{}", text(&up));
+    assert!(text(&up).contains("backed up to"), "{}", text(&up));
+    let list = Command::new("pg_restore")
+        .arg("--list")
+        .arg(&dump)
+        .output()
+        .expect("pg_restore");
+    assert!(
+        list.status.success(),
+        "{}",
+        String::from_utf8_lossy(&list.stderr)
+    );
+    let toc = String::from_utf8_lossy(&list.stdout);
+    assert!(
+        toc.contains("TABLE public users") && !toc.contains("TABLE public posts"),
+        "the dump is from before: {toc}"
+    );
+
+    // A dump that cannot be written stops the run before anything is applied.
+    let db2 = fresh_db();
+    let bad = pgstrata(
+        Some(db2.url()),
+        &["up", "--backup", "/nonexistent/dir/x.dump"],
+        &f.0,
+    );
+    assert!(!bad.status.success());
+    assert!(
+        text(&bad).contains("the backup failed, so nothing was applied"),
+        "{}",
+        text(&bad)
+    );
+    assert_eq!(
+        states(db2.url(), &f.0),
+        (
+            3,
+            vec![
+                (1, "pending".into()),
+                (2, "pending".into()),
+                (3, "pending".into())
+            ]
+        )
+    );
+}

@@ -307,19 +307,7 @@ fn run(command: Command) -> Result<u8, String> {
                 .runner()
                 .history_table(db.history_table.clone())
                 .revert_to_blocking(&mut client, to)
-                .map_err(|e| {
-                    let done: Vec<String> = e
-                        .report()
-                        .reverted
-                        .iter()
-                        .map(|a| format!("V{}__{}", a.version, a.name))
-                        .collect();
-                    if done.is_empty() {
-                        e.to_string()
-                    } else {
-                        format!("{e}\n  reverted before the error: {}", done.join(", "))
-                    }
-                })?;
+                .map_err(|e| partial(&e, &e.report().reverted, "reverted"))?;
             let mut text = String::new();
             for r in &report.reverted {
                 text.push_str(&format!(
@@ -353,15 +341,7 @@ fn run(command: Command) -> Result<u8, String> {
             }
             let model =
                 pgstrata_codegen::catalog_until(&dir, version).map_err(|e| e.to_string())?;
-            let live = pgstrata_runtime::introspect::catalog_blocking(&mut client)
-                .map_err(|e| e.to_string())?;
-            let table_name = db
-                .history_table
-                .rsplit('.')
-                .next()
-                .unwrap_or_default()
-                .to_string();
-            let diffs = pgstrata_core::catalog::differences(&model, &live, &[table_name.as_str()]);
+            let diffs = live_differences(&db, &mut client, &model)?;
             if !diffs.is_empty() {
                 let shown: Vec<String> =
                     diffs.iter().take(20).map(|d| format!("  - {d}")).collect();
@@ -401,15 +381,7 @@ fn run(command: Command) -> Result<u8, String> {
         Command::Drift { dir, db } => {
             let model = pgstrata_codegen::catalog(&dir).map_err(|e| e.to_string())?;
             let mut client = connect(&db)?;
-            let live = pgstrata_runtime::introspect::catalog_blocking(&mut client)
-                .map_err(|e| e.to_string())?;
-            let table_name = db
-                .history_table
-                .rsplit('.')
-                .next()
-                .unwrap_or_default()
-                .to_string();
-            let diffs = pgstrata_core::catalog::differences(&model, &live, &[table_name.as_str()]);
+            let diffs = live_differences(&db, &mut client, &model)?;
             if diffs.is_empty() {
                 out("the database matches the migrations\n")?;
                 return Ok(0);
@@ -446,19 +418,9 @@ fn run(command: Command) -> Result<u8, String> {
             if let Some(v) = to {
                 runner = runner.target(v);
             }
-            let report = runner.run_blocking(&mut client).map_err(|e| {
-                let applied: Vec<String> = e
-                    .report()
-                    .applied
-                    .iter()
-                    .map(|a| format!("V{}__{}", a.version, a.name))
-                    .collect();
-                if applied.is_empty() {
-                    e.to_string()
-                } else {
-                    format!("{e}\n  applied before the error: {}", applied.join(", "))
-                }
-            })?;
+            let report = runner
+                .run_blocking(&mut client)
+                .map_err(|e| partial(&e, &e.report().applied, "applied"))?;
             let mut text = String::new();
             if dry_run {
                 text.push_str(&format!(
@@ -576,6 +538,37 @@ fn backup_to(db: &Db, file: &Path) -> Result<(), String> {
         ));
     }
     Ok(())
+}
+
+/// An error, followed by the migrations done before it (`what`: applied or reverted).
+fn partial(
+    e: &pgstrata_runtime::Error,
+    done: &[pgstrata_runtime::AppliedMigration],
+    what: &str,
+) -> String {
+    if done.is_empty() {
+        return e.to_string();
+    }
+    let names: Vec<String> = done
+        .iter()
+        .map(|a| format!("V{}__{}", a.version, a.name))
+        .collect();
+    format!("{e}\n  {what} before the error: {}", names.join(", "))
+}
+
+/// How the live database differs from `model`, leaving out the history table.
+fn live_differences(
+    db: &Db,
+    client: &mut postgres::Client,
+    model: &pgstrata_core::catalog::Catalog,
+) -> Result<Vec<pgstrata_core::catalog::Difference>, String> {
+    let live = pgstrata_runtime::introspect::catalog_blocking(client).map_err(|e| e.to_string())?;
+    let history = db.history_table.rsplit('.').next().unwrap_or_default();
+    Ok(pgstrata_core::catalog::differences(
+        model,
+        &live,
+        &[history],
+    ))
 }
 
 /// Creates the files of a new migration in the layout the folder already uses (folders

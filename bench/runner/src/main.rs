@@ -190,7 +190,7 @@ fn pipeline() {
     for (label, dir) in [("lemmy (247 migrations)", "../../shared/corpus/lemmy"), ("generated (1000 migrations)", "migrations/sqlx")] {
         let path = bench.join(dir);
         if !path.is_dir() {
-            println!("  {label:<30} skipped: {} is missing", path.display());
+            println!("  {label:<30} not measured: {} is missing", path.display());
             continue;
         }
         let bytes: u64 = walk(&path).iter().filter_map(|p| std::fs::metadata(p).ok()).map(|m| m.len()).sum();

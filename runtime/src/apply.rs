@@ -60,20 +60,26 @@ pub(crate) async fn transactional<C: Conn>(
     let grouped = group.len() > 1;
     let mut sql = String::from("BEGIN;\n");
     let mut pieces = Vec::with_capacity(group.len());
+    // Characters of `sql` already counted, and up to which byte: positions are counted
+    // once, not over the whole message for every migration of a group.
+    let (mut counted_chars, mut counted_bytes) = (0usize, 0usize);
     for m in group {
         set_timeouts(&mut sql, m, timeouts, true);
         if grouped {
             sql.push_str(MARK);
         }
         let (text, up_offset) = body(m);
-        let char_start = sql.chars().count();
+        counted_chars += sql[counted_bytes..].chars().count();
+        let char_len = text.chars().count();
         sql.push_str(text);
         pieces.push(Piece {
             migration: m,
-            char_start,
-            char_len: text.chars().count(),
+            char_start: counted_chars,
+            char_len,
             up_offset,
         });
+        counted_chars += char_len;
+        counted_bytes = sql.len();
         // A trailing `--` comment without a newline would swallow what follows.
         sql.push_str("\n;\n");
     }

@@ -39,8 +39,6 @@ pub enum BuildError {
     Env(&'static str),
     /// Writing the generated file failed.
     Io(PathBuf, std::io::Error),
-    /// The generated code did not parse as Rust (a bug in pgstrata: please report it).
-    Format(String),
 }
 
 impl fmt::Display for BuildError {
@@ -51,9 +49,6 @@ impl fmt::Display for BuildError {
                 write!(f, "{v} is not set: run this from a build script (build.rs)")
             }
             BuildError::Io(p, e) => write!(f, "cannot write {}: {e}", p.display()),
-            BuildError::Format(e) => {
-                write!(f, "generated code does not parse: {e} (a pgstrata bug)")
-            }
         }
     }
 }

@@ -9,7 +9,8 @@ use pgstrata_core::{Migration, Span, Transaction};
 use crate::conn::Conn;
 use crate::error::{Error, ErrorKind, StatementInfo};
 use crate::history::{quote_literal, HistoryTable};
-use crate::report::AppliedMigration;
+use crate::lock::{self, Lock};
+use crate::report::{AppliedMigration, Progress, ProgressFn};
 
 /// Timeouts the runner applies to every migration that has none of its own.
 #[derive(Clone, Debug, Default)]
@@ -54,11 +55,24 @@ fn body(m: &Migration) -> (&str, usize) {
 pub(crate) async fn transactional<C: Conn>(
     conn: &mut C,
     table: &HistoryTable,
+    lock: &Lock,
     group: &[&Migration],
     timeouts: &Timeouts,
+    progress: &ProgressFn,
 ) -> Result<Vec<AppliedMigration>, Error> {
     let grouped = group.len() > 1;
     let mut sql = String::from("BEGIN;\n");
+    if grouped {
+        // The history insert comes in a second message: check the session first.
+        sql.push_str(&lock.guard());
+    }
+    for m in group {
+        crate::fault::point(|| format!("before:{}", m.version()));
+        progress.emit(Progress::Applying {
+            migration: m,
+            transactional: true,
+        });
+    }
     let mut pieces = Vec::with_capacity(group.len());
     // Characters of `sql` already counted, and up to which byte: positions are counted
     // once, not over the whole message for every migration of a group.
@@ -89,7 +103,8 @@ pub(crate) async fn transactional<C: Conn>(
         let m = group[0];
         let _ = writeln!(
             sql,
-            "EXECUTE {RECORD}({}, {}, {});\nCOMMIT;",
+            "EXECUTE {}({}, {}, {});\nCOMMIT;",
+            lock.record(),
             m.version(),
             quote_literal(m.name()),
             quote_literal(m.checksum()),
@@ -101,6 +116,28 @@ pub(crate) async fn transactional<C: Conn>(
             // The transaction is aborted (or the connection is gone): roll back whatever
             // is left, and report the statement from the server's position.
             let _ = conn.batch("ROLLBACK").await;
+            if lock::moved(&e) {
+                return Err(lock::not_held(&format!(
+                    "{} was not applied: the message carrying it ran on another server session than the lock",
+                    group[0]
+                )));
+            }
+            if e.as_db_error().is_some_and(|d| d.code().code() == "55P03") {
+                return Err(blocked(conn, locate(e, &pieces, group), group).await);
+            }
+            if connection_lost(&e) {
+                let names: Vec<String> = group.iter().map(|m| m.to_string()).collect();
+                return Err(Error::new(
+                    ErrorKind::Migration,
+                    format!(
+                        "the connection was lost while applying {}: the server rolls the transaction back unless its \
+                         COMMIT had already run, and the history row commits with it, so the next run sees which",
+                        names.join(", ")
+                    ),
+                )
+                .with_migration(group[0].version(), group[0].name())
+                .with_source(e));
+            }
             let err = locate(e, &pieces, group);
             if err.statement().is_none()
                 && err
@@ -128,10 +165,16 @@ pub(crate) async fn transactional<C: Conn>(
             .and_then(|v| v.parse::<u64>().ok())
             .unwrap_or(0);
         let m = group[0];
+        let duration = Duration::from_millis(ms);
+        crate::fault::point(|| format!("after:{}", m.version()));
+        progress.emit(Progress::Applied {
+            migration: m,
+            duration,
+        });
         return Ok(vec![AppliedMigration {
             version: m.version(),
             name: m.name().to_string(),
-            duration: Duration::from_millis(ms),
+            duration,
         }]);
     }
     let marks: Vec<f64> = values.iter().filter_map(|v| v.parse().ok()).collect();
@@ -164,6 +207,7 @@ pub(crate) async fn transactional<C: Conn>(
         });
     }
     insert.push_str(";\nCOMMIT;");
+    crate::fault::point(|| format!("grouped-before-commit:{}", group[0].version()));
     if let Err(e) = conn.batch(&insert).await {
         let _ = conn.batch("ROLLBACK").await;
         return Err(Error::db(
@@ -171,7 +215,32 @@ pub(crate) async fn transactional<C: Conn>(
             e,
         ));
     }
+    for (m, done) in group.iter().zip(&out) {
+        crate::fault::point(|| format!("after:{}", m.version()));
+        progress.emit(Progress::Applied {
+            migration: m,
+            duration: done.duration,
+        });
+    }
     Ok(out)
+}
+
+/// Whether the session is gone (closed socket, terminated backend, server shutting
+/// down): what was sent may or may not have committed.
+fn connection_lost(e: &tokio_postgres::Error) -> bool {
+    if e.is_closed() {
+        return true;
+    }
+    match e.as_db_error() {
+        Some(d) => {
+            let code = d.code().code();
+            code.starts_with("08")
+                || code.starts_with("57P")
+                || matches!(d.severity(), "FATAL" | "PANIC")
+        }
+        // An IO error or an unexpected message: the connection is not usable.
+        None => true,
+    }
 }
 
 /// Whether an error without a position still belongs to one statement (a constraint
@@ -186,35 +255,28 @@ fn about_a_statement(sqlstate: &str) -> bool {
         || sqlstate == "55P03") // lock not available
 }
 
-/// The session's prepared history insert: planned once per run, not once per migration.
-const RECORD: &str = "pgstrata_record";
-
-/// Prepares [`RECORD`] on this session (replacing one left by an earlier run that died
-/// before deallocating it).
+/// Prepares the run's history insert ([`Lock::record`]) on the locked session: planned
+/// once per run, not once per migration, and, being prepared there only, a guard too.
 pub(crate) async fn prepare_record<C: Conn>(
     conn: &mut C,
     table: &HistoryTable,
+    lock: &Lock,
 ) -> Result<(), Error> {
     let sql = format!(
-        "PREPARE {RECORD}(bigint, text, text) AS INSERT INTO {} (version, name, checksum, execution_ms) \
+        "{}PREPARE {}(bigint, text, text) AS INSERT INTO {} (version, name, checksum, execution_ms) \
          VALUES ($1, $2, $3, (extract(epoch FROM clock_timestamp() - statement_timestamp()) * 1000)::bigint) \
          RETURNING execution_ms::text AS pgstrata_ms",
+        lock.guard(),
+        lock.record(),
         table.sql()
     );
-    match conn.batch(&sql).await {
-        Err(e) if e.as_db_error().is_some_and(|d| d.code().code() == "42P05") => {
-            let _ = conn.batch(&format!("DEALLOCATE {RECORD}")).await;
-            conn.batch(&sql)
-                .await
-                .map_err(|e| Error::db("cannot prepare the history insert", e))
+    conn.batch(&sql).await.map_err(|e| {
+        if lock::moved(&e) {
+            lock::not_held("the history insert could not be prepared on the locked session")
+        } else {
+            Error::db("cannot prepare the history insert", e)
         }
-        other => other.map_err(|e| Error::db("cannot prepare the history insert", e)),
-    }
-}
-
-/// Drops [`RECORD`].
-pub(crate) async fn deallocate_record<C: Conn>(conn: &mut C) {
-    let _ = conn.batch(&format!("DEALLOCATE {RECORD}")).await;
+    })
 }
 
 /// A timestamp mark between grouped migrations, as seconds since the epoch.
@@ -286,22 +348,38 @@ async fn replay<C: Conn>(conn: &mut C, group: &[&Migration], timeouts: &Timeouts
 /// Its history row is written as `running` first, then `applied`, or `failed` with the
 /// error. A process that dies in between leaves `running`, which blocks later runs
 /// until someone checks what was done: the one case where the database cannot tell.
+/// The `running` row is also this migration's claim: its primary key lets only one run
+/// insert it, so the statements after it need no guard of the lock.
 pub(crate) async fn non_transactional<C: Conn>(
     conn: &mut C,
     table: &HistoryTable,
+    lock: &Lock,
     m: &Migration,
     timeouts: &Timeouts,
+    progress: &ProgressFn,
 ) -> Result<AppliedMigration, Error> {
+    crate::fault::point(|| format!("before:{}", m.version()));
+    progress.emit(Progress::Applying {
+        migration: m,
+        transactional: false,
+    });
     let insert = format!(
-        "INSERT INTO {} (version, name, checksum, state) VALUES ({}, {}, {}, 'running')",
+        "{}INSERT INTO {} (version, name, checksum, state) VALUES ({}, {}, {}, 'running')",
+        lock.guard(),
         table.sql(),
         m.version(),
         quote_literal(m.name()),
         quote_literal(m.checksum())
     );
     conn.batch(&insert).await.map_err(|e| {
-        Error::db("cannot record the migration as running", e).with_migration(m.version(), m.name())
+        if lock::moved(&e) {
+            lock::not_held(&format!("{m} was not started"))
+        } else {
+            Error::db("cannot record the migration as running", e)
+        }
+        .with_migration(m.version(), m.name())
     })?;
+    crate::fault::point(|| format!("running:{}", m.version()));
     let mut set = String::new();
     set_timeouts(&mut set, m, timeouts, false);
     let started = std::time::Instant::now();
@@ -313,12 +391,26 @@ pub(crate) async fn non_transactional<C: Conn>(
             .map_err(|e| Error::db("cannot set the migration's timeouts", e));
     }
     if result.is_ok() {
+        let count = m.statements().len();
         for (i, span) in m.statements().iter().enumerate() {
             let text = m.up().get(span.range()).unwrap_or_default();
+            progress.emit(Progress::Statement {
+                migration: m,
+                index: i,
+                count,
+                text,
+            });
             if let Err(e) = conn.batch(text).await {
-                result = Err(statement_error(m, i, *span, e));
+                let lock_wait = e.as_db_error().is_some_and(|d| d.code().code() == "55P03");
+                let err = statement_error(m, i, *span, e);
+                result = Err(if lock_wait {
+                    blocked(conn, err, &[m]).await
+                } else {
+                    err
+                });
                 break;
             }
+            crate::fault::point(|| format!("statement:{}:{}", m.version(), i + 1));
         }
     }
     if !set.is_empty() {
@@ -329,19 +421,30 @@ pub(crate) async fn non_transactional<C: Conn>(
     let elapsed = started.elapsed();
     match result {
         Ok(()) => {
+            crate::fault::point(|| format!("before-applied:{}", m.version()));
             let done = format!(
-                "UPDATE {} SET state = 'applied', applied_at = now(), execution_ms = {} WHERE version = {}",
+                "UPDATE {} SET state = 'applied', applied_at = now(), execution_ms = {} WHERE version = {} AND state = 'running'",
                 table.sql(),
                 elapsed.as_millis(),
                 m.version()
             );
             conn.batch(&done).await.map_err(|e| {
                 Error::db(
-                    "the migration was applied but recording it failed; it stays marked running",
+                    format!(
+                        "{m} ({}) ran to its end, but recording it as applied failed; it stays marked running\n  \
+                         help: check the database, then `pgstrata resolve --applied {v}`",
+                        m.file(),
+                        v = m.version()
+                    ),
                     e,
                 )
                 .with_migration(m.version(), m.name())
             })?;
+            crate::fault::point(|| format!("after:{}", m.version()));
+            progress.emit(Progress::Applied {
+                migration: m,
+                duration: elapsed,
+            });
             Ok(AppliedMigration {
                 version: m.version(),
                 name: m.name().to_string(),
@@ -355,10 +458,115 @@ pub(crate) async fn non_transactional<C: Conn>(
                 quote_literal(&first_line(&err)),
                 m.version()
             );
-            let _ = conn.batch(&fail).await;
-            Err(err)
+            match conn.batch(&fail).await {
+                Ok(()) => Err(err.with_note(format!(
+                    "it is recorded as failed: later runs refuse until it is resolved with \
+                     `pgstrata resolve --applied {v}` or `pgstrata resolve --rolled-back {v}`",
+                    v = m.version()
+                ))),
+                // The connection is gone: the row says `running`, not `failed`.
+                Err(_) => Err(err.with_note(format!(
+                    "recording the failure failed too (the connection is lost?): {m} stays marked running, \
+                     and later runs refuse until it is resolved with `pgstrata resolve --applied {v}` or \
+                     `pgstrata resolve --rolled-back {v}`",
+                    v = m.version()
+                ))),
+            }
         }
     }
+}
+
+/// A migration that waited for a table lock longer than its `lock_timeout`: the error
+/// names the sessions holding locks on the tables the migration mentions, so the reader
+/// knows whom it waited for.
+async fn blocked<C: Conn>(conn: &mut C, err: Error, group: &[&Migration]) -> Error {
+    let mut names: Vec<String> = Vec::new();
+    for m in group {
+        for word in identifiers(m.up()) {
+            if names.len() < 500 && !names.contains(&word) {
+                names.push(word);
+            }
+        }
+    }
+    if names.is_empty() {
+        return err;
+    }
+    let list: Vec<String> = names.iter().map(|n| quote_literal(n)).collect();
+    let sql = format!(
+        "SELECT a.pid, coalesce(a.application_name, ''), coalesce(a.usename::text, ''), coalesce(a.state, ''), \
+           coalesce(a.xact_start::text, '-'), string_agg(DISTINCT l.mode || ' on ' || c.relname, ', '), \
+           left(regexp_replace(coalesce(a.query, ''), '\\s+', ' ', 'g'), 200) \
+         FROM pg_locks l JOIN pg_class c ON c.oid = l.relation JOIN pg_stat_activity a ON a.pid = l.pid \
+         WHERE l.granted AND l.pid <> pg_backend_pid() AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) \
+           AND c.relname = ANY(ARRAY[{}]::text[]) \
+         GROUP BY 1, 2, 3, 4, 5, 7 ORDER BY 1",
+        list.join(", ")
+    );
+    let Ok(messages) = conn.simple(&sql).await else {
+        return err;
+    };
+    let sessions: Vec<String> = crate::conn::rows(messages)
+        .iter()
+        .map(|r| {
+            let f = |i: usize| r.get(i).unwrap_or_default();
+            format!(
+                "pid {} (application_name {:?}, user {}, {}, transaction since {}) holds {}; last query: {}",
+                f(0),
+                f(1),
+                f(2),
+                f(3),
+                f(4),
+                f(5),
+                f(6)
+            )
+        })
+        .collect();
+    if sessions.is_empty() {
+        return err.with_note(
+            "it waited for a lock held by a session that has finished since".to_string(),
+        );
+    }
+    err.with_note(format!(
+        "it waited for a lock held by:\n    {}\n  help: wait for those sessions to finish, or end them with SELECT pg_terminate_backend(pid); \
+         then run again",
+        sessions.join("\n    ")
+    ))
+}
+
+/// The identifiers of `sql`, as PostgreSQL folds them (for finding the tables a
+/// migration mentions): unquoted words lowercased, quoted ones as written.
+fn identifiers(sql: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut chars = sql.char_indices().peekable();
+    while let Some((i, c)) = chars.next() {
+        if c == '"' {
+            let mut word = String::new();
+            while let Some((_, c)) = chars.next() {
+                if c == '"' {
+                    if chars.peek().is_some_and(|(_, n)| *n == '"') {
+                        chars.next();
+                        word.push('"');
+                        continue;
+                    }
+                    break;
+                }
+                word.push(c);
+            }
+            out.push(word);
+        } else if c.is_alphabetic() || c == '_' {
+            let mut end = i + c.len_utf8();
+            while let Some(&(j, n)) = chars.peek() {
+                if n.is_alphanumeric() || n == '_' || n == '$' {
+                    end = j + n.len_utf8();
+                    chars.next();
+                } else {
+                    break;
+                }
+            }
+            out.push(sql[i..end].to_lowercase());
+        }
+    }
+    out
 }
 
 fn first_line(e: &Error) -> String {
@@ -459,7 +667,7 @@ fn statement_error(m: &Migration, i: usize, span: Span, e: tokio_postgres::Error
         ErrorKind::Migration,
         format!(
             "migration {m} ({}) failed at statement {}; it runs outside a transaction, so the statements before it \
-             stay applied and it is recorded as failed",
+             stay applied",
             m.file(),
             i + 1
         ),

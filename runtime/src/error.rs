@@ -56,6 +56,9 @@ struct Inner {
     statement: Option<StatementInfo>,
     source: Option<tokio_postgres::Error>,
     report: Report,
+    /// More to say after PostgreSQL's error: who blocked a migration, what state it
+    /// was left in.
+    notes: Vec<String>,
 }
 
 /// Where in a migration's SQL an error happened.
@@ -83,6 +86,7 @@ impl Error {
                 statement: None,
                 source: None,
                 report: Report::default(),
+                notes: Vec::new(),
             }),
         }
     }
@@ -110,6 +114,11 @@ impl Error {
 
     pub(crate) fn with_statement(mut self, s: StatementInfo) -> Error {
         self.inner.statement = Some(s);
+        self
+    }
+
+    pub(crate) fn with_note(mut self, note: String) -> Error {
+        self.inner.notes.push(note);
         self
     }
 
@@ -189,6 +198,9 @@ impl fmt::Display for Error {
                 None => write!(f, "\n  cause: {e}")?,
             }
         }
+        for note in &self.inner.notes {
+            write!(f, "\n  {note}")?;
+        }
         Ok(())
     }
 }
@@ -201,6 +213,7 @@ impl fmt::Debug for Error {
             .field("migration", &self.inner.migration)
             .field("statement", &self.inner.statement)
             .field("source", &self.inner.source)
+            .field("notes", &self.inner.notes)
             .finish()
     }
 }

@@ -28,6 +28,7 @@
 mod apply;
 mod conn;
 mod error;
+mod fault;
 pub mod history;
 pub mod introspect;
 mod lock;
@@ -44,13 +45,14 @@ use std::time::Duration;
 pub use pgstrata_core::{Migration, NoTransactionReason, Span, Transaction};
 
 pub use error::{Error, ErrorKind, StatementInfo};
-pub use report::{AppliedMigration, Report, UnknownMigration};
+pub use report::{AppliedMigration, Progress, Report, UnknownMigration};
 
 use apply::Timeouts;
 use conn::Conn;
 use history::HistoryTable;
 use pgstrata_core::catalog::{Difference, Shape};
 use plan::{HistoryRow, PlanOptions};
+use report::ProgressFn;
 
 /// The default history table.
 pub const DEFAULT_TABLE: &str = "pgstrata_migrations";
@@ -133,6 +135,7 @@ impl Migrations {
             grouped: false,
             timeouts: Timeouts::default(),
             verify_schema: false,
+            progress: ProgressFn::default(),
         }
     }
 
@@ -270,9 +273,34 @@ pub struct Runner<'m> {
     grouped: bool,
     timeouts: Timeouts,
     verify_schema: bool,
+    progress: ProgressFn,
 }
 
 impl<'m> Runner<'m> {
+    /// Calls `f` as the run goes: before and after each migration, and before each
+    /// statement of a migration that runs outside a transaction (those are the long
+    /// ones: `CREATE INDEX CONCURRENTLY` on a big table).
+    ///
+    /// ```no_run
+    /// # async fn f(m: &pgstrata_runtime::Migrations, c: &mut tokio_postgres::Client) -> Result<(), pgstrata_runtime::Error> {
+    /// use pgstrata_runtime::Progress;
+    /// m.runner()
+    ///     .on_progress(|p| {
+    ///         if let Progress::Applying { migration, .. } = p {
+    ///             eprintln!("applying {migration}");
+    ///         }
+    ///     })
+    ///     .run(c)
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn on_progress(self, f: impl Fn(Progress<'_>) + Send + Sync + 'static) -> Runner<'m> {
+        Runner {
+            progress: ProgressFn(Some(std::sync::Arc::new(f))),
+            ..self
+        }
+    }
+
     /// Applies migrations up to and including `version` only.
     pub fn target(self, version: i64) -> Runner<'m> {
         Runner {
@@ -448,7 +476,7 @@ impl<'m> Runner<'m> {
         };
         // Refuse before taking the lock when the plan cannot work.
         revert::plan(&rows, self.migrations.as_slice(), version)?;
-        lock::acquire(conn, &table, self.lock_timeout).await?;
+        let lock = lock::acquire(conn, &table, self.lock_timeout).await?;
         let mut report = Report {
             locked: true,
             ..Report::default()
@@ -461,12 +489,14 @@ impl<'m> Runner<'m> {
                     name = m.name(),
                     "pgstrata: reverting"
                 );
-                report.reverted.push(revert::revert(conn, &table, m).await?);
+                report
+                    .reverted
+                    .push(revert::revert(conn, &table, &lock, m).await?);
             }
             Ok::<(), Error>(())
         }
         .await;
-        let released = lock::release(conn, &table).await;
+        let released = lock::release(conn, &lock).await;
         match result {
             Err(e) => Err(e.with_report(report)),
             Ok(()) => {
@@ -496,10 +526,15 @@ impl<'m> Runner<'m> {
         }
 
         // 2. Read the history and plan, still without the lock: a refusal or an empty
-        //    plan needs none.
+        //    plan needs none. Except one: a migration outside a transaction shows as
+        //    `running` while another process applies it, so a refusal for a failed or
+        //    interrupted migration is final only when read again under the lock.
         let rows = history::read(conn, &table).await?.unwrap_or_default();
-        let plan = plan::plan(&rows, list, opts)?;
-        if plan.apply.is_empty() || self.dry_run {
+        let plan = match plan::plan(&rows, list, opts) {
+            Err(e) if e.kind() == ErrorKind::FailedMigration && !self.dry_run => None,
+            other => Some(other?),
+        };
+        if let Some(plan) = plan.filter(|p| p.apply.is_empty() || self.dry_run) {
             let pending = plan
                 .apply
                 .iter()
@@ -515,11 +550,12 @@ impl<'m> Runner<'m> {
         }
 
         // 3. Lock, then read and plan again: another process may have applied some.
-        lock::acquire(conn, &table, self.lock_timeout).await?;
-        let result = self.locked(conn, &table, opts).await;
-        apply::deallocate_record(conn).await;
+        let lock = lock::acquire(conn, &table, self.lock_timeout).await?;
+        let result = self.locked(conn, &table, &lock, opts).await;
         let _ = conn.batch("RESET client_connection_check_interval").await;
-        let released = lock::release(conn, &table).await;
+        fault::point(|| "before-unlock".to_string());
+        let released = lock::release(conn, &lock).await;
+        fault::point(|| "after-unlock".to_string());
         let report = result?;
         released.map_err(|e| e.with_report(report.clone()))?;
         Ok(report)
@@ -529,6 +565,7 @@ impl<'m> Runner<'m> {
         &self,
         conn: &mut C,
         table: &HistoryTable,
+        lock: &lock::Lock,
         opts: PlanOptions,
     ) -> Result<Report, Error> {
         let list = self.migrations.as_slice();
@@ -544,7 +581,7 @@ impl<'m> Runner<'m> {
         let _ = conn
             .batch("SET client_connection_check_interval = 1000")
             .await;
-        apply::prepare_record(conn, table).await?;
+        apply::prepare_record(conn, table, lock).await?;
         let rows = history::read(conn, table).await?.unwrap_or_default();
         let plan = plan::plan(&rows, list, opts)?;
         let mut report = Report {
@@ -567,7 +604,9 @@ impl<'m> Runner<'m> {
                     name = m.name(),
                     "pgstrata: applying outside a transaction"
                 );
-                match apply::non_transactional(conn, table, m, &self.timeouts).await {
+                match apply::non_transactional(conn, table, lock, m, &self.timeouts, &self.progress)
+                    .await
+                {
                     Ok(done) => report.applied.push(done),
                     Err(e) => return Err(e.with_report(report)),
                 }
@@ -584,7 +623,9 @@ impl<'m> Runner<'m> {
                     group.push(&list[next]);
                 }
             }
-            match apply::transactional(conn, table, &group, &self.timeouts).await {
+            match apply::transactional(conn, table, lock, &group, &self.timeouts, &self.progress)
+                .await
+            {
                 Ok(done) => {
                     for d in &done {
                         tracing::info!(version = d.version, name = %d.name, ms = d.duration.as_millis() as u64, "pgstrata: applied");

@@ -1,6 +1,66 @@
-//! What a run did.
+//! What a run did, and what it is doing.
 
+use std::sync::Arc;
 use std::time::Duration;
+
+use pgstrata_core::Migration;
+
+/// What a run is doing, reported as it goes (see
+/// [`Runner::on_progress`](crate::Runner::on_progress)): a deploy log or a CLI can show
+/// which migration, and for one that runs outside a transaction which statement, a
+/// long run is at.
+#[derive(Clone, Copy, Debug)]
+#[non_exhaustive]
+pub enum Progress<'a> {
+    /// About to apply `migration`: in a transaction with its history row, or statement
+    /// by statement outside one.
+    Applying {
+        /// The migration.
+        migration: &'a Migration,
+        /// Whether it runs in a transaction (as one message, so its statements are not
+        /// reported one by one).
+        transactional: bool,
+    },
+    /// Outside a transaction: about to run statement `index` (0-based) of `count`.
+    Statement {
+        /// The migration.
+        migration: &'a Migration,
+        /// The statement's index.
+        index: usize,
+        /// How many statements the migration has.
+        count: usize,
+        /// The statement's text.
+        text: &'a str,
+    },
+    /// `migration` is applied and recorded.
+    Applied {
+        /// The migration.
+        migration: &'a Migration,
+        /// How long it took.
+        duration: Duration,
+    },
+}
+
+/// A progress callback.
+pub(crate) type Callback = Arc<dyn Fn(Progress<'_>) + Send + Sync>;
+
+/// The progress callback of a run, if any.
+#[derive(Clone, Default)]
+pub(crate) struct ProgressFn(pub(crate) Option<Callback>);
+
+impl ProgressFn {
+    pub(crate) fn emit(&self, p: Progress<'_>) {
+        if let Some(f) = &self.0 {
+            f(p);
+        }
+    }
+}
+
+impl std::fmt::Debug for ProgressFn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_some() { "Some(..)" } else { "None" })
+    }
+}
 
 /// One migration applied by this run.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -7,6 +7,7 @@ use pgstrata_core::{Migration, Transaction};
 use crate::conn::Conn;
 use crate::error::{Error, ErrorKind, StatementInfo};
 use crate::history::HistoryTable;
+use crate::lock::{self, Lock};
 use crate::plan::HistoryRow;
 use crate::report::AppliedMigration;
 
@@ -70,6 +71,7 @@ pub(crate) fn plan<'m>(
 pub(crate) async fn revert<C: Conn>(
     conn: &mut C,
     table: &HistoryTable,
+    lock: &Lock,
     m: &Migration,
 ) -> Result<AppliedMigration, Error> {
     let down = m.down().unwrap_or_default();
@@ -86,13 +88,23 @@ pub(crate) async fn revert<C: Conn>(
     };
     match body {
         Some(body) => {
-            let sql = format!("BEGIN;\n{body}\n;\n{delete};\nCOMMIT;");
+            let sql = format!("BEGIN;\n{}{body}\n;\n{delete};\nCOMMIT;", lock.guard());
             if let Err(e) = conn.batch(&sql).await {
                 let _ = conn.batch("ROLLBACK").await;
+                if lock::moved(&e) {
+                    return Err(lock::not_held(&format!("{m} was not reverted")));
+                }
                 return Err(failed(m, e, "was rolled back; the migration stays applied"));
             }
         }
         None => {
+            conn.batch(&lock.guard()).await.map_err(|e| {
+                if lock::moved(&e) {
+                    lock::not_held(&format!("{m} was not reverted"))
+                } else {
+                    Error::db("cannot check the migration lock", e)
+                }
+            })?;
             for (i, span) in m.down_statements().iter().enumerate() {
                 let text = down.get(span.range()).unwrap_or_default();
                 if let Err(e) = conn.batch(text).await {

@@ -12,6 +12,10 @@
 //! saying how to provide one, so the test fails.
 #![deny(missing_docs)]
 
+mod pooler;
+
+pub use pooler::{PoolMode, Pooler, POOLER_HOW_TO};
+
 use std::fs;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};

@@ -288,27 +288,39 @@ fn crlf_files_have_the_checksum_of_lf_files() {
 }
 
 #[test]
-fn the_prepared_history_insert_is_replaced_and_removed() {
+fn the_runs_prepared_statements_and_lock_mark_are_removed() {
     let f = three();
     let db = fresh_db();
     let mut c = db.client();
-    // Left on the session by a run that died before deallocating it.
+    // A statement of the application's own with a name like the runner's is left alone.
     c.batch_execute("PREPARE pgstrata_record(int) AS SELECT $1")
         .unwrap();
     f.migrations().run_blocking(&mut c).unwrap();
-    let left: i64 = c
-        .query_one(
-            "SELECT count(*) FROM pg_prepared_statements WHERE name = 'pgstrata_record'",
+    let left: Vec<String> = c
+        .query(
+            "SELECT name FROM pg_prepared_statements WHERE name LIKE 'pgstrata%' ORDER BY name",
             &[],
         )
         .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(left, ["pgstrata_record"]);
+    let mark: Option<String> = c
+        .query_one("SELECT current_setting('pgstrata.lock', true)", &[])
+        .unwrap()
         .get(0);
-    assert_eq!(left, 0);
+    assert_eq!(
+        mark.as_deref(),
+        Some(""),
+        "the session no longer carries the run's lock mark"
+    );
     let interval: String = c
         .query_one("SHOW client_connection_check_interval", &[])
         .unwrap()
         .get(0);
     assert_eq!(interval, "0", "the session's setting is reset");
+    assert_eq!(crate::support::advisory_locks(&mut c), 0);
 }
 
 #[test]

@@ -8,7 +8,7 @@ use crate::support::{history, Fixture};
 
 /// Migrations that log each application, so a double apply shows as a second row
 /// (and the CREATE TABLEs, having no IF NOT EXISTS, would fail outright).
-fn logged(with_concurrent_index: bool) -> Fixture {
+pub(crate) fn logged(with_concurrent_index: bool) -> Fixture {
     let f = Fixture::new(&[
         ("V1__log.sql", "CREATE TABLE applied_log (version int NOT NULL);\nINSERT INTO applied_log VALUES (1);"),
         ("V2__items.sql", "CREATE TABLE items (id serial PRIMARY KEY, n int);\nINSERT INTO items (n) SELECT g FROM generate_series(1, 20000) g;\nINSERT INTO applied_log VALUES (2);"),
@@ -144,7 +144,8 @@ fn lock_timeout_names_the_holder() {
     assert!(msg.contains("deployer-7") && msg.contains("pid "), "{msg}");
 }
 
-/// The runner's lock keys for the default history table, observed while a run holds it.
+/// The runner's lock keys for the default history table, observed while a run holds it
+/// (beside it, the run holds a marker lock of a higher class).
 fn lock_keys(db: &pgstrata_testkit::TestDb) -> (i64, i64) {
     let f = Fixture::new(&[("V1__slow.sql", "SELECT pg_sleep(1);")]);
     let m = f.migrations();
@@ -160,7 +161,7 @@ fn lock_keys(db: &pgstrata_testkit::TestDb) -> (i64, i64) {
         let rows = c
             .query(
                 "SELECT classid::bigint, objid::bigint FROM pg_locks WHERE locktype = 'advisory' AND objsubid = 2 \
-                 AND database = (SELECT oid FROM pg_database WHERE datname = $1)",
+                 AND database = (SELECT oid FROM pg_database WHERE datname = $1) ORDER BY classid LIMIT 1",
                 &[&scratch.name],
             )
             .unwrap();
@@ -172,4 +173,181 @@ fn lock_keys(db: &pgstrata_testkit::TestDb) -> (i64, i64) {
     }
     t.join().unwrap();
     keys.expect("saw the runner's advisory lock")
+}
+
+#[test]
+fn thirty_two_processes_twenty_rounds() {
+    let f = logged(true);
+    let (rounds, n) = (20, 32);
+    let started = std::time::Instant::now();
+    let mut slowest = std::time::Duration::ZERO;
+    for round in 0..rounds {
+        let db = fresh_db();
+        let t = std::time::Instant::now();
+        let children: Vec<_> = (0..n)
+            .map(|_| {
+                std::process::Command::new(env!("CARGO_BIN_EXE_pgstrata-apply"))
+                    .args([db.url(), f.dir.to_str().unwrap()])
+                    .env_remove("PGSTRATA_KILL_AT")
+                    .stdout(std::process::Stdio::piped())
+                    .stderr(std::process::Stdio::piped())
+                    .spawn()
+                    .unwrap()
+            })
+            .collect();
+        let mut applied = 0;
+        for child in children {
+            let out = child.wait_with_output().unwrap();
+            assert!(
+                out.status.success(),
+                "round {round}: a process failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            let stdout = String::from_utf8_lossy(&out.stdout);
+            applied += stdout
+                .split_whitespace()
+                .nth(1)
+                .and_then(|n| n.parse::<usize>().ok())
+                .unwrap_or_else(|| panic!("round {round}: unexpected output {stdout}"));
+        }
+        slowest = slowest.max(t.elapsed());
+        assert_eq!(
+            applied, 4,
+            "round {round}: each migration applied by one process"
+        );
+        let mut c = db.client();
+        let log: Vec<i32> = c
+            .query("SELECT version FROM applied_log ORDER BY version", &[])
+            .unwrap()
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        assert_eq!(log, [1, 2, 3, 4], "round {round}");
+        assert_eq!(history(&mut c).len(), 4, "round {round}");
+        assert_eq!(crate::support::advisory_locks(&mut c), 0, "round {round}");
+    }
+    println!(
+        "{rounds} rounds of {n} processes starting at once: {} starts, 0 errors, {:?} in all, slowest round {slowest:?}",
+        rounds * n,
+        started.elapsed()
+    );
+}
+
+/// A session that reads `t` in an open transaction, holding a lock that ALTER TABLE waits
+/// for.
+fn blocker(db: &pgstrata_testkit::TestDb) -> postgres::Client {
+    let mut b = connect_blocking(&format!("{}?application_name=report-job", db.url())).unwrap();
+    b.batch_execute("BEGIN; SELECT * FROM t").unwrap();
+    b
+}
+
+fn lock_wait_fails_fast(files: &[(&str, &str)], runner_setting: bool, recorded: Option<&str>) {
+    let mut all = vec![("V1__t.sql", "CREATE TABLE t (id int);")];
+    all.extend_from_slice(files);
+    let f = Fixture::new(&all);
+    let m = f.migrations();
+    let db = fresh_db();
+    let mut c = db.client();
+    m.runner().target(1).run_blocking(&mut c).unwrap();
+    let _b = blocker(&db);
+    let mut runner = m.runner();
+    if runner_setting {
+        runner = runner.migration_lock_timeout("200ms");
+    }
+    let t = std::time::Instant::now();
+    let e = runner.run_blocking(&mut c).unwrap_err();
+    let waited = t.elapsed();
+    assert!(
+        waited < std::time::Duration::from_secs(5),
+        "waited {waited:?}"
+    );
+    assert_eq!(e.kind(), pgstrata::ErrorKind::Migration);
+    assert_eq!(e.as_db_error().map(|d| d.code().code()), Some("55P03"));
+    let msg = e.to_string();
+    assert!(
+        msg.contains("report-job")
+            && msg.contains("AccessShareLock on t")
+            && msg.contains("SELECT * FROM t"),
+        "the error names the blocking session: {msg}"
+    );
+    let rows = history(&mut c);
+    match recorded {
+        None => assert_eq!(rows.len(), 1, "nothing recorded for the failed migration"),
+        Some(state) => assert_eq!(rows[1].1, state),
+    }
+}
+
+#[test]
+fn lock_timeout_directive_fails_fast_naming_the_blocking_session() {
+    lock_wait_fails_fast(
+        &[(
+            "V2__alter.sql",
+            "-- pgstrata:lock-timeout 200ms\nALTER TABLE t ADD COLUMN x int;",
+        )],
+        false,
+        None,
+    );
+}
+
+#[test]
+fn lock_timeout_runner_setting_fails_fast_in_and_outside_a_transaction() {
+    lock_wait_fails_fast(
+        &[("V2__alter.sql", "ALTER TABLE t ADD COLUMN x int;")],
+        true,
+        None,
+    );
+    lock_wait_fails_fast(
+        &[(
+            "V2__alter.sql",
+            "-- pgstrata:no-transaction\nALTER TABLE t ADD COLUMN x int;",
+        )],
+        true,
+        Some("failed"),
+    );
+}
+
+#[test]
+fn statement_timeout_cancels_in_and_outside_a_transaction() {
+    for (sql, runner_setting, recorded) in [
+        (
+            "-- pgstrata:statement-timeout 200ms\nSELECT pg_sleep(5);",
+            false,
+            None,
+        ),
+        (
+            "-- pgstrata:no-transaction\nSELECT pg_sleep(5);",
+            true,
+            Some("failed"),
+        ),
+    ] {
+        let f = Fixture::new(&[
+            ("V1__t.sql", "CREATE TABLE t (id int);"),
+            ("V2__slow.sql", sql),
+        ]);
+        let db = fresh_db();
+        let mut c = db.client();
+        let m = f.migrations();
+        let mut runner = m.runner();
+        if runner_setting {
+            runner = runner.migration_statement_timeout("200ms");
+        }
+        let t = std::time::Instant::now();
+        let e = runner.run_blocking(&mut c).unwrap_err();
+        assert!(
+            t.elapsed() < std::time::Duration::from_secs(4),
+            "{:?}",
+            t.elapsed()
+        );
+        assert_eq!(
+            e.as_db_error().map(|d| d.code().code()),
+            Some("57014"),
+            "{e}"
+        );
+        assert!(e.to_string().contains("V2__slow"), "{e}");
+        let rows = history(&mut c);
+        match recorded {
+            None => assert_eq!(rows, [(1, "applied".to_string())]),
+            Some(state) => assert_eq!(rows[1].1, state),
+        }
+    }
 }

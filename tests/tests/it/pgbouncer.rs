@@ -1,0 +1,121 @@
+//! Migrations through PgBouncer. Session pooling keeps a client on one server session, so
+//! the migration lock works as on a direct connection. Transaction pooling moves a client
+//! between server sessions, where a session lock means nothing: the runner then either
+//! finishes (its statements happened to stay on the locked session) or stops with
+//! `LockNotHeld`, and never applies anything twice.
+
+use std::sync::{Arc, Barrier};
+
+use pgstrata::ErrorKind;
+use pgstrata_testkit::{connect_blocking, fresh_db, PoolMode, Pooler};
+
+use crate::concurrency::logged;
+use crate::support::{advisory_locks, history};
+
+/// `n` blocking runs through `url`, started together; each result is the number applied
+/// or the error's kind and text.
+fn start_together(
+    migrations: &Arc<pgstrata::Migrations>,
+    url: &str,
+    n: usize,
+) -> Vec<Result<usize, (ErrorKind, String)>> {
+    let barrier = Arc::new(Barrier::new(n));
+    let handles: Vec<_> = (0..n)
+        .map(|_| {
+            let (m, b, url) = (migrations.clone(), barrier.clone(), url.to_string());
+            std::thread::spawn(move || {
+                let mut c =
+                    connect_blocking(&url).map_err(|e| (ErrorKind::Database, e.to_string()))?;
+                b.wait();
+                m.run_blocking(&mut c)
+                    .map(|r| r.applied.len())
+                    .map_err(|e| (e.kind(), e.to_string()))
+            })
+        })
+        .collect();
+    handles.into_iter().map(|h| h.join().unwrap()).collect()
+}
+
+fn applied_log(c: &mut postgres::Client) -> Vec<i32> {
+    match c.query("SELECT version FROM applied_log ORDER BY version", &[]) {
+        Ok(rows) => rows.iter().map(|r| r.get(0)).collect(),
+        Err(_) => Vec::new(), // V1 (which creates the log) is not applied yet
+    }
+}
+
+#[test]
+fn session_pooling_sixteen_concurrent_starts_all_succeed() {
+    let pooler = Pooler::start(PoolMode::Session, 4);
+    let f = logged(true);
+    let m = Arc::new(f.migrations());
+    let db = fresh_db();
+    let results = start_together(&m, &pooler.url(&db.name), 16);
+    let failures: Vec<_> = results.iter().filter_map(|r| r.as_ref().err()).collect();
+    assert!(failures.is_empty(), "{failures:?}");
+    let total: usize = results.iter().map(|r| *r.as_ref().unwrap()).sum();
+    assert_eq!(total, 4, "each migration applied by exactly one run");
+    let mut c = db.client();
+    assert_eq!(applied_log(&mut c), [1, 2, 3, 4]);
+    assert_eq!(advisory_locks(&mut c), 0, "the lock is released");
+}
+
+#[test]
+fn transaction_pooling_finishes_or_refuses_and_never_applies_twice() {
+    let pooler = Pooler::start(PoolMode::Transaction, 4);
+    let f = logged(true);
+    let m = Arc::new(f.migrations());
+
+    // Alone, a client's statements stay on one server session: the run works.
+    let db = fresh_db();
+    let mut alone = connect_blocking(&pooler.url(&db.name)).unwrap();
+    let report = m.run_blocking(&mut alone).unwrap();
+    assert_eq!(report.applied.len(), 4);
+    drop(alone);
+
+    let rounds = 5;
+    let (mut finished, mut refused) = (0, 0);
+    for round in 0..rounds {
+        let db = fresh_db();
+        let results = start_together(&m, &pooler.url(&db.name), 16);
+        for r in &results {
+            match r {
+                Ok(_) => finished += 1,
+                Err((ErrorKind::LockNotHeld, msg)) => {
+                    assert!(
+                        msg.contains("direct connection") && msg.contains("session mode"),
+                        "{msg}"
+                    );
+                    refused += 1;
+                }
+                Err(other) => {
+                    panic!("round {round}: a run failed otherwise than LockNotHeld: {other:?}")
+                }
+            }
+        }
+        let mut c = db.client();
+        let log = applied_log(&mut c);
+        let mut deduped = log.clone();
+        deduped.dedup();
+        assert_eq!(
+            log, deduped,
+            "round {round}: a migration was applied twice: {log:?}"
+        );
+        let recorded: Vec<i32> = history(&mut c).iter().map(|(v, _)| *v as i32).collect();
+        assert_eq!(
+            log, recorded,
+            "round {round}: what was applied is what the history says"
+        );
+        // A refused run leaves no lock behind on a pooled session.
+        assert_eq!(
+            advisory_locks(&mut c),
+            0,
+            "round {round}: the lock is not left held"
+        );
+        // A direct connection finishes what the refused runs left.
+        m.run_blocking(&mut c).unwrap();
+        assert_eq!(applied_log(&mut c), [1, 2, 3, 4], "round {round}");
+    }
+    println!(
+        "transaction pooling, {rounds} rounds of 16 concurrent starts: {finished} finished, {refused} refused with LockNotHeld"
+    );
+}

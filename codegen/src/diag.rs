@@ -17,8 +17,11 @@ pub struct Diagnostic {
     pub column: u32,
     /// What is wrong, in lowercase, with the context needed to find it.
     pub message: String,
-    /// The offending source line, when there is one.
+    /// The offending source line (cut to a window around the column when it is long,
+    /// control characters shown as `?`), when there is one.
     pub source_line: Option<String>,
+    /// The 1-based character of `source_line` the caret goes under; 0 for none.
+    pub caret: u32,
     /// What to do about it.
     pub help: Option<String>,
 }
@@ -32,6 +35,7 @@ impl Diagnostic {
             column: 0,
             message: message.into(),
             source_line: None,
+            caret: 0,
             help: None,
         }
     }
@@ -45,14 +49,41 @@ impl Diagnostic {
         offset: usize,
         message: impl Into<String>,
     ) -> Diagnostic {
-        let (line, column) = pgstrata_core::line_col(text, offset);
-        let source_line = text.lines().nth(line as usize - 1).map(str::to_string);
+        Diagnostic::indexed(
+            file,
+            text,
+            &pgstrata_core::LineIndex::new(text),
+            first_line,
+            offset,
+            message,
+        )
+    }
+
+    /// [`Diagnostic::at`] with the text's line index already built (for the many
+    /// problems of one file).
+    pub fn indexed(
+        file: impl Into<String>,
+        text: &str,
+        index: &pgstrata_core::LineIndex,
+        first_line: u32,
+        offset: usize,
+        message: impl Into<String>,
+    ) -> Diagnostic {
+        let (line, column) = index.line_col(text, offset);
+        let (source_line, caret) = match index.line(text, line) {
+            Some(src) => {
+                let (shown, caret) = window(src, column);
+                (Some(shown), caret)
+            }
+            None => (None, 0),
+        };
         Diagnostic {
             file: file.into(),
-            line: line + first_line - 1,
+            line: line.saturating_add(first_line).saturating_sub(1),
             column,
             message: message.into(),
             source_line,
+            caret,
             help: None,
         }
     }
@@ -76,11 +107,11 @@ impl fmt::Display for Diagnostic {
             let pad = " ".repeat(num.len());
             let src = src.trim_end_matches('\r');
             write!(f, "\n{pad} |\n{num} | {src}")?;
-            if self.column > 0 {
+            if self.caret > 0 {
                 // Tabs keep their width under the caret.
                 let lead: String = src
                     .chars()
-                    .take(self.column as usize - 1)
+                    .take(self.caret as usize - 1)
                     .map(|c| if c == '\t' { '\t' } else { ' ' })
                     .collect();
                 write!(f, "\n{pad} | {lead}^")?;
@@ -91,6 +122,33 @@ impl fmt::Display for Diagnostic {
         }
         Ok(())
     }
+}
+
+/// Characters of a source line shown around the column: a minified or generated file
+/// can have a statement of megabytes on one line.
+const WINDOW: usize = 160;
+
+/// The part of `line` shown under a message, and where the caret for 1-based `column`
+/// goes in it. Control characters (a NUL, an escape) are shown as `?`.
+fn window(line: &str, column: u32) -> (String, u32) {
+    let col = (column as usize).max(1) - 1;
+    let count = line.chars().count();
+    let start = if count <= WINDOW {
+        0
+    } else {
+        col.saturating_sub(WINDOW / 2).min(count - WINDOW)
+    };
+    let clean = |c: char| if c.is_control() && c != '\t' { '?' } else { c };
+    let mut shown: String = line.chars().skip(start).take(WINDOW).map(clean).collect();
+    let mut caret = col - start.min(col) + 1;
+    if start > 0 {
+        shown.insert_str(0, "...");
+        caret += 3;
+    }
+    if start + WINDOW < count {
+        shown.push_str("...");
+    }
+    (shown, u32::try_from(caret).unwrap_or(0))
 }
 
 /// Every problem found, in the order found.
@@ -132,13 +190,20 @@ impl From<Diagnostic> for Errors {
     }
 }
 
+/// How many problems are shown; a folder of broken files would otherwise print
+/// megabytes.
+const SHOWN: usize = 100;
+
 impl fmt::Display for Errors {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (i, d) in self.0.iter().enumerate() {
+        for (i, d) in self.0.iter().take(SHOWN).enumerate() {
             if i > 0 {
                 writeln!(f)?;
             }
             write!(f, "{d}")?;
+        }
+        if self.0.len() > SHOWN {
+            write!(f, "\n... and {} more", self.0.len() - SHOWN)?;
         }
         if self.0.len() > 1 {
             write!(f, "\n{} problems in the migrations", self.0.len())?;
@@ -162,6 +227,21 @@ mod tests {
             d.to_string(),
             "m/V1__a.sql:2:8: unterminated string literal\n  |\n2 | SELECT 'x;\n  |        ^\n  = help: add the closing '"
         );
+    }
+
+    #[test]
+    fn long_lines_are_cut_around_the_column() {
+        let text = format!("{}x{}\u{0}", "a".repeat(1000), "b".repeat(1000));
+        let d = Diagnostic::at("m/V1__a.sql", &text, 1, 1000, "here");
+        let src = d.source_line.clone().unwrap();
+        assert!(
+            src.len() < 200 && src.starts_with("...") && src.ends_with("..."),
+            "{src}"
+        );
+        assert_eq!(src.chars().nth(d.caret as usize - 1), Some('x'));
+        assert_eq!(d.column, 1001);
+        let d = Diagnostic::at("m/V1__a.sql", &text, 1, 2001, "nul");
+        assert!(d.source_line.unwrap().ends_with('?'));
     }
 
     #[test]

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use pgstrata_core::{Migration, MigrationParts, NoTransactionReason, Span, Transaction};
 
-use crate::diag::{Diagnostic, Errors};
+use crate::diag::Errors;
 use crate::source::{discover, Source, SqlText};
 use crate::split::{classify, TxClass};
 
@@ -31,15 +31,7 @@ pub fn directives(sql: &SqlText, errors: &mut Errors) -> Directives {
     for c in &sql.split.comments {
         let raw = &sql.text[c.text.range()];
         let text = raw.trim();
-        let at = |msg: String| {
-            Diagnostic::at(
-                &sql.display,
-                &sql.text,
-                sql.first_line,
-                c.text.start as usize - 2,
-                msg,
-            )
-        };
+        let at = |msg: String| sql.diagnostic(c.text.start as usize - 2, msg);
         if let Some(opts) = text
             .strip_prefix("migrate:up")
             .or_else(|| text.strip_prefix("migrate:down"))
@@ -219,6 +211,7 @@ mod tests {
             text: sql.into(),
             first_line: 1,
             split: split(sql).unwrap(),
+            lines: pgstrata_core::LineIndex::new(sql),
         }
     }
 

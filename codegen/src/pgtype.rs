@@ -69,12 +69,30 @@ fn time(name: &str, p: &Option<u64>, tz: &TimezoneInfo) -> Written {
     )
 }
 
-/// Folds an identifier as PostgreSQL does: unquoted names are lower-cased.
+/// Folds an identifier as PostgreSQL does: unquoted names have their ASCII letters
+/// lower-cased (other letters are kept), and every name is cut to 63 bytes, at a
+/// character boundary.
 pub fn fold(ident: &sqlparser::ast::Ident) -> String {
-    if ident.quote_style.is_some() {
+    let mut name = if ident.quote_style.is_some() {
         ident.value.clone()
     } else {
-        ident.value.to_lowercase()
+        ident.value.to_ascii_lowercase()
+    };
+    truncate_identifier(&mut name);
+    name
+}
+
+/// PostgreSQL's NAMEDATALEN - 1: longer identifiers are cut (with a notice).
+pub const MAX_IDENTIFIER: usize = 63;
+
+/// Cuts `name` to [`MAX_IDENTIFIER`] bytes at a character boundary.
+pub fn truncate_identifier(name: &mut String) {
+    if name.len() > MAX_IDENTIFIER {
+        let mut end = MAX_IDENTIFIER;
+        while !name.is_char_boundary(end) {
+            end -= 1;
+        }
+        name.truncate(end);
     }
 }
 

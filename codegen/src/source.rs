@@ -63,6 +63,32 @@ pub struct SqlText {
     pub first_line: u32,
     /// The statements of `text`.
     pub split: Split,
+    /// Where the lines of `text` start.
+    pub lines: pgstrata_core::LineIndex,
+}
+
+impl SqlText {
+    /// A problem at byte `offset` of the text.
+    pub fn diagnostic(&self, offset: usize, message: impl Into<String>) -> Diagnostic {
+        Diagnostic::indexed(
+            &self.display,
+            &self.text,
+            &self.lines,
+            self.first_line,
+            offset,
+            message,
+        )
+    }
+
+    /// The `file:line:column` of byte `offset`, for messages.
+    pub fn position(&self, offset: usize) -> String {
+        let (line, col) = self.lines.line_col(&self.text, offset);
+        format!(
+            "{}:{}:{col}",
+            self.display,
+            line.saturating_add(self.first_line).saturating_sub(1)
+        )
+    }
 }
 
 /// One migration as found on disk, read and split.
@@ -481,6 +507,7 @@ fn finish_text(
         Ok(split) => Some(SqlText {
             path: path.to_path_buf(),
             display: shown.to_string(),
+            lines: pgstrata_core::LineIndex::new(&text),
             text,
             first_line,
             split,

@@ -86,13 +86,7 @@ struct At<'a> {
 
 impl At<'_> {
     fn error(&self, message: impl Into<String>) -> Diagnostic {
-        Diagnostic::at(
-            &self.sql.display,
-            &self.sql.text,
-            self.sql.first_line,
-            self.offset,
-            message,
-        )
+        self.sql.diagnostic(self.offset, message)
     }
 }
 
@@ -106,8 +100,7 @@ impl Replayer {
             let start = stmt.span.start as usize;
             let text = &sql.text[stmt.span.range()];
             let at = At { sql, offset: start };
-            let (line, col) = pgstrata_core::line_col(&sql.text, start);
-            self.here = format!("{}:{}:{col}", sql.display, line + sql.first_line - 1);
+            self.here = sql.position(start);
             let directive = replay_directive(sql, prev_end, start);
             prev_end = stmt.span.end as usize;
             let effective = match &directive {
@@ -464,10 +457,14 @@ impl Replayer {
 /// a statement); several such lines are joined.
 fn replay_directive(sql: &SqlText, from: usize, to: usize) -> Option<String> {
     let mut out: Option<String> = None;
-    for c in &sql.split.comments {
+    // Comments are in file order: find the gap's first one by bisection, so a file of
+    // many statements and comments is not read in quadratic time.
+    let comments = &sql.split.comments;
+    let first = comments.partition_point(|c| (c.text.start as usize) < from);
+    for c in &comments[first..] {
         let (s, e) = (c.text.start as usize, c.text.end as usize);
-        if s < from || e > to {
-            continue;
+        if e > to {
+            break;
         }
         if let Some(rest) = sql.text[s..e].trim().strip_prefix("pgstrata:replay") {
             let rest = rest.trim();

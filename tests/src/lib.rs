@@ -1,1 +1,4 @@
-//! Integration tests live in tests/.
+//! Integration tests live in tests/; this library holds what the tests and the tools
+//! beside them share.
+
+pub mod fuzz;

@@ -6,6 +6,7 @@ mod concurrency;
 mod corpus;
 mod crash;
 mod failures;
+mod fuzz;
 mod killpoints;
 mod model;
 mod pgbouncer;

@@ -54,7 +54,18 @@ pub fn catalog_until(dir: impl AsRef<Path>, version: i64) -> Result<Catalog, Err
     let dir = dir.as_ref();
     let mut sources = source::discover(dir, &dir.display().to_string())?;
     sources.retain(|s| s.version <= version);
-    replay::replay(&sources)
+    // The same checks as a build: directives and transaction control.
+    let mut errors = Errors::default();
+    for s in &sources {
+        migration::to_migration(s, &mut errors);
+    }
+    match replay::replay(&sources) {
+        Ok(catalog) => errors.finish(catalog),
+        Err(e) => {
+            errors.0.extend(e.0);
+            Err(errors)
+        }
+    }
 }
 
 /// Reads the migrations folder `dir` (relative to `manifest_dir`, as written in the

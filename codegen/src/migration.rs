@@ -151,8 +151,54 @@ pub fn transaction_mode(sql: &SqlText, directives: &Directives) -> Transaction {
     }
 }
 
+/// Checks that a file's own transaction control is balanced: a `BEGIN` never committed
+/// would leave the runner's session inside a transaction that is rolled back when the
+/// connection closes, after the migration was recorded as applied; a stray `COMMIT` or
+/// a nested `BEGIN` means the file does not do what its author thinks.
+pub fn check_transaction_control(sql: &SqlText, errors: &mut Errors) {
+    let mut open: Option<usize> = None;
+    for stmt in &sql.split.statements {
+        let at = stmt.span.start as usize;
+        let problem = match (classify(&stmt.words), open) {
+            (TxClass::Begin, Some(first)) => Some((
+                format!(
+                    "BEGIN inside a transaction the BEGIN at line {} opened",
+                    sql.lines.line_col(&sql.text, first).0 + sql.first_line - 1
+                ),
+                "end the first transaction with COMMIT before opening another",
+            )),
+            (TxClass::Begin, None) => {
+                open = Some(at);
+                None
+            }
+            (TxClass::Commit, None) => Some((
+                "COMMIT without a BEGIN before it".to_string(),
+                "remove it: pgstrata runs the migration in a transaction of its own",
+            )),
+            (TxClass::Commit, Some(_)) => {
+                open = None;
+                None
+            }
+            _ => None,
+        };
+        if let Some((message, help)) = problem {
+            errors.push(sql.diagnostic(at, message).help(help));
+        }
+    }
+    if let Some(at) = open {
+        errors.push(
+            sql.diagnostic(at, "BEGIN without a COMMIT after it")
+                .help("add COMMIT at the end of the transaction, or remove the BEGIN: pgstrata runs the migration in a transaction of its own"),
+        );
+    }
+}
+
 /// Builds the runtime's record of one migration.
 pub fn to_migration(source: &Source, errors: &mut Errors) -> Migration {
+    check_transaction_control(&source.up, errors);
+    if let Some(down) = &source.down {
+        check_transaction_control(down, errors);
+    }
     let directives = directives(&source.up, errors);
     let (down_statements, down_transaction) = match &source.down {
         Some(down) => {
@@ -269,6 +315,39 @@ mod tests {
                 reason: NoTransactionReason::TransactionControl { index: 0 }
             }
         );
+    }
+
+    #[test]
+    fn unbalanced_transaction_control_is_refused_with_its_line() {
+        for (sql, line, needle) in [
+            (
+                "BEGIN;\nCREATE TABLE a (id int);\n",
+                1,
+                "BEGIN without a COMMIT",
+            ),
+            (
+                "CREATE TABLE a (id int);\nCOMMIT;\n",
+                2,
+                "COMMIT without a BEGIN",
+            ),
+            (
+                "BEGIN;\nBEGIN;\nSELECT 1;\nCOMMIT;\n",
+                2,
+                "BEGIN inside a transaction the BEGIN at line 1",
+            ),
+        ] {
+            let mut e = Errors::default();
+            check_transaction_control(&text(sql), &mut e);
+            assert_eq!(e.0.len(), 1, "{sql}: {e}");
+            assert_eq!(e.0[0].line, line, "{sql}");
+            assert!(e.0[0].message.contains(needle), "{}", e.0[0]);
+        }
+        let mut e = Errors::default();
+        check_transaction_control(
+            &text("BEGIN; SELECT 1; COMMIT; BEGIN; SELECT 2; END; SELECT 3;"),
+            &mut e,
+        );
+        assert!(e.is_empty(), "{e}");
     }
 
     #[test]

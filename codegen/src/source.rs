@@ -106,8 +106,9 @@ pub struct Source {
     pub down: Option<SqlText>,
 }
 
-/// Files larger than this are refused: spans are 32-bit.
-const MAX_FILE: u64 = u32::MAX as u64;
+/// Files larger than this are refused: they are embedded in the binary and parsed at
+/// every build (bulk data belongs in a `COPY` from a file at run time).
+const MAX_FILE: u64 = 16 << 20;
 
 /// Finds every migration in `dir`, reads and splits it, in version order.
 ///
@@ -235,7 +236,15 @@ pub fn discover(dir: &Path, shown_as: &str) -> Result<Vec<Source>, Errors> {
             continue;
         };
         // dbmate: sections in one file.
-        let (up, down) = match sections(&up_text) {
+        let sections = match sections(&up_text) {
+            Ok(s) => s,
+            Err(e) => {
+                errors
+                    .push(Diagnostic::at(&up_shown, &up_text, 1, e.offset, e.message).help(e.help));
+                continue;
+            }
+        };
+        let (up, down) = match sections {
             Some(s) => {
                 if slot.down.is_some() {
                     errors.push(
@@ -427,16 +436,25 @@ fn read_dir_sorted(dir: &Path) -> std::io::Result<Vec<(String, PathBuf, bool)>> 
 /// Reads a SQL file: it must be UTF-8 without a byte-order mark.
 fn read_sql(errors: &mut Errors, path: &Path, shown: &str) -> Option<String> {
     match fs::metadata(path) {
-        Ok(m) if m.len() >= MAX_FILE => {
+        Ok(m) if !m.is_file() => {
+            // Reading a FIFO would wait forever; a device could be endless.
+            errors.push(
+                Diagnostic::file(shown, "is not a regular file (a FIFO, socket or device?)")
+                    .help("migrations must be plain files: replace it with one"),
+            );
+            return None;
+        }
+        Ok(m) if m.len() > MAX_FILE => {
             errors.push(
                 Diagnostic::file(
                     shown,
                     format!(
-                        "is {} bytes; files of 4 GiB or more are not supported",
-                        m.len()
+                        "is {} MiB; migrations of more than {} MiB are not embedded",
+                        m.len() >> 20,
+                        MAX_FILE >> 20
                     ),
                 )
-                .help("split the migration into several files"),
+                .help("split it into several migrations, or load bulk data at run time (COPY ... FROM a file)"),
             );
             return None;
         }
@@ -465,7 +483,17 @@ fn read_sql(errors: &mut Errors, path: &Path, shown: &str) -> Option<String> {
         return None;
     }
     match String::from_utf8(bytes) {
-        Ok(s) => Some(s),
+        Ok(s) => match s.find('\0') {
+            Some(at) => {
+                errors.push(
+                    Diagnostic::at(shown, &s, 1, at, format!("contains a NUL byte (byte {at})")).help(
+                        "PostgreSQL cannot receive a NUL in SQL text (the statement would be cut there): remove it",
+                    ),
+                );
+                None
+            }
+            None => Some(s),
+        },
         Err(e) => {
             let valid = e.utf8_error().valid_up_to();
             let bytes = e.into_bytes();
@@ -526,34 +554,77 @@ struct Sections {
     down: Option<(std::ops::Range<usize>, u32)>,
 }
 
+/// A misplaced section marker: where, what is wrong, what to do.
+struct SectionError {
+    offset: usize,
+    message: &'static str,
+    help: &'static str,
+}
+
 /// Finds `-- migrate:up` and `-- migrate:down` marker lines. Each section starts with
 /// its marker line, so that options on it (`transaction:false`) are read as directives.
-fn sections(text: &str) -> Option<Sections> {
+/// SQL outside the sections, a marker given twice, or the down section first would be
+/// silently dropped or swapped: each is an error.
+fn sections(text: &str) -> Result<Option<Sections>, SectionError> {
     let mut up = None;
     let mut down = None;
     let mut offset = 0;
     for (i, line) in text.split_inclusive('\n').enumerate() {
         let t = line.trim();
         let line_no = u32::try_from(i + 1).unwrap_or(u32::MAX);
-        if t.starts_with("-- migrate:up") && up.is_none() {
+        let twice = SectionError {
+            offset,
+            message: "a second section marker of the same kind",
+            help: "keep one -- migrate:up and at most one -- migrate:down per file",
+        };
+        if t.starts_with("-- migrate:up") {
+            if up.is_some() {
+                return Err(twice);
+            }
             up = Some((offset, line_no));
-        } else if t.starts_with("-- migrate:down") && down.is_none() {
+        } else if t.starts_with("-- migrate:down") {
+            if down.is_some() {
+                return Err(twice);
+            }
             down = Some((offset, line_no));
         }
         offset += line.len();
     }
-    let (up_start, up_line) = up?;
+    let Some((up_start, up_line)) = up else {
+        return match down {
+            Some((offset, _)) => Err(SectionError {
+                offset,
+                message: "has a -- migrate:down section but no -- migrate:up section",
+                help: "put the migration's SQL after a -- migrate:up line at the top of the file",
+            }),
+            None => Ok(None),
+        };
+    };
+    if let Some((down_start, _)) = down.filter(|(d, _)| *d < up_start) {
+        return Err(SectionError {
+            offset: down_start,
+            message: "its -- migrate:down section comes before -- migrate:up",
+            help: "put the -- migrate:up section first, then -- migrate:down",
+        });
+    }
+    if split(&text[..up_start]).is_ok_and(|s| !s.statements.is_empty()) {
+        return Err(SectionError {
+            offset: 0,
+            message: "has SQL before its -- migrate:up line, which would not run",
+            help: "move the SQL below -- migrate:up",
+        });
+    }
     match down {
-        Some((down_start, down_line)) if down_start > up_start => Some(Sections {
+        Some((down_start, down_line)) => Ok(Some(Sections {
             up: up_start..down_start,
             up_line,
             down: Some((down_start..text.len(), down_line)),
-        }),
-        _ => Some(Sections {
+        })),
+        None => Ok(Some(Sections {
             up: up_start..text.len(),
             up_line,
             down: None,
-        }),
+        })),
     }
 }
 
@@ -617,7 +688,7 @@ mod tests {
     #[test]
     fn dbmate_sections() {
         let text = "-- migrate:up\nCREATE TABLE a (id int);\n\n-- migrate:down\nDROP TABLE a;\n";
-        let s = sections(text).unwrap();
+        let s = sections(text).ok().flatten().unwrap();
         assert_eq!(
             &text[s.up.clone()],
             "-- migrate:up\nCREATE TABLE a (id int);\n\n"
@@ -626,6 +697,17 @@ mod tests {
         let (down, line) = s.down.unwrap();
         assert_eq!(&text[down], "-- migrate:down\nDROP TABLE a;\n");
         assert_eq!(line, 4);
-        assert!(sections("CREATE TABLE a (id int);").is_none());
+        assert!(sections("CREATE TABLE a (id int);")
+            .ok()
+            .flatten()
+            .is_none());
+        for bad in [
+            "-- migrate:down\nDROP TABLE a;\n-- migrate:up\nCREATE TABLE a (id int);\n",
+            "CREATE TABLE b (id int);\n-- migrate:up\nCREATE TABLE a (id int);\n",
+            "-- migrate:up\nSELECT 1;\n-- migrate:up\nSELECT 2;\n",
+            "-- migrate:down\nDROP TABLE a;\n",
+        ] {
+            assert!(sections(bad).is_err(), "{bad}");
+        }
     }
 }

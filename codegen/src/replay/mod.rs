@@ -120,9 +120,15 @@ impl Replayer {
                     }
                 }
                 Err(e) if directive.is_some() => {
-                    self.errors.push(at.error(format!(
-                        "the SQL of `-- pgstrata:replay` does not parse: {e}"
-                    )));
+                    self.errors.push(
+                        at.error(format!(
+                            "the SQL of `-- pgstrata:replay` does not parse: {e}"
+                        ))
+                        .help(
+                            "write the statement's effect as SQL pgstrata parses (e.g. `-- pgstrata:replay CREATE TABLE x (a int)`), \
+                             or `-- pgstrata:replay skip` when it changes no table, column or type",
+                        ),
+                    );
                 }
                 Err(e) => {
                     if let Some(moved) = opaque::set_schema(text) {
@@ -208,6 +214,33 @@ impl Replayer {
         }
     }
 
+    /// Whether `schema.name` is taken in PostgreSQL's type namespace: enums, domains,
+    /// composites, and the row types of tables and views.
+    fn type_taken(&self, schema: &str, name: &str) -> bool {
+        let c = &self.catalog;
+        c.enums.iter().any(|e| e.schema == schema && e.name == name)
+            || c.domains
+                .iter()
+                .any(|d| d.schema == schema && d.name == name)
+            || c.composites
+                .iter()
+                .any(|x| x.schema == schema && x.name == name)
+            || c.tables
+                .iter()
+                .any(|t| t.schema == schema && t.name == name)
+            || c.views.iter().any(|v| v.schema == schema && v.name == name)
+    }
+
+    /// PostgreSQL refuses to create a type under a name its type namespace already has.
+    fn check_type_free(&self, schema: &str, name: &str) -> R<()> {
+        if self.type_taken(schema, name) {
+            return Err(format!(
+                "type {schema}.{name} already exists at this point of the migrations (PostgreSQL refuses this)"
+            ));
+        }
+        Ok(())
+    }
+
     /// Resolves a user type name to the schema that has it.
     fn resolve_type(&self, schema: &Option<String>, name: &str) -> Option<String> {
         let has = |s: &str| {
@@ -285,6 +318,7 @@ impl Replayer {
             Statement::AlterType(at) => self.alter_type(&at.name, &at.operation),
             Statement::CreateDomain(d) => {
                 let (schema, n) = self.schema_of(&parts(&d.name));
+                self.check_type_free(&schema, &n)?;
                 let (ty, _) = self.column_type(&d.data_type)?;
                 self.catalog.domains.push(Domain {
                     schema,

@@ -60,6 +60,11 @@ impl Replayer {
                 "table {schema}.{name} already exists at this point of the migrations"
             ));
         }
+        if self.type_taken(&schema, &name) {
+            return Err(format!(
+                "type {schema}.{name} already exists at this point of the migrations, and a table's row type takes its name (PostgreSQL refuses this)"
+            ));
+        }
         let mut table = Table::new(&schema, &name);
         table.origin = Some(self.here.clone());
         if let Some(q) = &ct.query {
@@ -118,8 +123,16 @@ impl Replayer {
                 });
             }
         }
+        let mut declared: Vec<String> = Vec::with_capacity(ct.columns.len());
         for def in &ct.columns {
             let col = self.column(&name, def, &mut pk)?;
+            if declared.contains(&col.name) {
+                return Err(format!(
+                    "column {} is declared twice in table {schema}.{name} (PostgreSQL refuses this)",
+                    col.name
+                ));
+            }
+            declared.push(col.name.clone());
             match table.columns.iter_mut().find(|c| c.name == col.name) {
                 // Redeclaring an inherited column merges it.
                 Some(existing) => existing.nullable &= col.nullable,

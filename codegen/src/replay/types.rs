@@ -10,6 +10,9 @@ impl Replayer {
         rep: Option<&UserDefinedTypeRepresentation>,
     ) -> R<()> {
         let (schema, n) = self.schema_of(&parts(name));
+        if rep.is_some() {
+            self.check_type_free(&schema, &n)?;
+        }
         match rep {
             Some(UserDefinedTypeRepresentation::Enum { labels }) => {
                 self.catalog.enums.push(Enum {

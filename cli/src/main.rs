@@ -5,6 +5,8 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
+mod secrets;
+
 #[derive(Parser)]
 #[command(
     name = "pgstrata",
@@ -160,10 +162,26 @@ fn main() -> ExitCode {
         Err(message) if message == BROKEN_PIPE => ExitCode::SUCCESS,
         Ok(code) => ExitCode::from(code),
         Err(message) => {
-            eprintln!("error: {message}");
+            eprintln!("error: {}", secrets::Scrub::from_env().clean(&message));
             ExitCode::FAILURE
         }
     }
+}
+
+/// An error with its causes, which the top-level message of a library's error often
+/// leaves out ("error connecting to server" without "Connection refused").
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut source = e.source();
+    while let Some(c) = source {
+        let text = c.to_string();
+        if !s.contains(&text) {
+            s.push_str(": ");
+            s.push_str(&text);
+        }
+        source = c.source();
+    }
+    s
 }
 
 const BROKEN_PIPE: &str = "broken pipe";
@@ -194,7 +212,10 @@ fn connect(db: &Db) -> Result<postgres::Client, String> {
         .filter(|u| !u.is_empty())
         .ok_or("no database given: set DATABASE_URL or pass --database-url")?;
     postgres::Client::connect(url, postgres::NoTls).map_err(|e| {
-        format!("cannot connect to the database: {e}\n  help: check the URL in DATABASE_URL or --database-url")
+        format!(
+            "cannot connect to the database: {}\n  help: check the URL in DATABASE_URL or --database-url",
+            chain(&e)
+        )
     })
 }
 

@@ -197,6 +197,35 @@ pub fn set_schema(sql: &str) -> Option<SetSchema> {
     })
 }
 
+/// `ALTER SEQUENCE [IF EXISTS] name RENAME TO new`, which sqlparser does not parse:
+/// the sequence's name parts and its new name. It changes the defaults that name it.
+pub fn rename_sequence(sql: &str) -> Option<(Vec<String>, String)> {
+    let tokens = idents(sql)?;
+    let word = |i: usize| {
+        tokens
+            .get(i)
+            .filter(|(_, quoted)| !quoted)
+            .map(|(t, _)| t.to_ascii_uppercase())
+    };
+    if word(0)? != "ALTER" || word(1)? != "SEQUENCE" {
+        return None;
+    }
+    let mut i = 2;
+    if word(i).as_deref() == Some("IF") && word(i + 1).as_deref() == Some("EXISTS") {
+        i += 2;
+    }
+    let name: Vec<String> = tokens
+        .get(i)?
+        .0
+        .split('\u{0}')
+        .map(str::to_string)
+        .collect();
+    if word(i + 1)? != "RENAME" || word(i + 2)? != "TO" || tokens.len() != i + 4 {
+        return None;
+    }
+    Some((name, tokens[i + 3].0.clone()))
+}
+
 /// Identifiers and keywords of `sql`: quoted ones kept as written, others lower-cased;
 /// a dotted name is one token with its parts joined by NUL. `None` on anything else.
 fn idents(sql: &str) -> Option<Vec<(String, bool)>> {
@@ -296,6 +325,22 @@ mod tests {
         );
         assert_eq!(set_schema("ALTER TABLE t SET SCHEMA a b"), None);
         assert_eq!(set_schema("ALTER TABLE t ADD COLUMN c int"), None);
+    }
+
+    #[test]
+    fn sequence_renames_are_recognized() {
+        assert_eq!(
+            rename_sequence("ALTER SEQUENCE user__id_seq\n    RENAME TO person_id_seq;"),
+            Some((
+                vec!["user__id_seq".to_string()],
+                "person_id_seq".to_string()
+            ))
+        );
+        assert_eq!(
+            rename_sequence("alter sequence if exists s.\"Seq\" rename to t"),
+            Some((vec!["s".to_string(), "Seq".to_string()], "t".to_string()))
+        );
+        assert_eq!(rename_sequence("ALTER SEQUENCE s RESTART WITH 5"), None);
     }
 
     #[test]

@@ -4,7 +4,7 @@
 //! Column types are spelled by `format_type(atttypid, atttypmod)` with
 //! `search_path = public`, as the code generator spells them.
 
-use pgstrata_core::catalog::{Catalog, Column, ColumnType, Enum, KeyConstraint, Table};
+use pgstrata_core::catalog::{Catalog, Column, ColumnType, Enum, Index, KeyConstraint, Table};
 
 use crate::conn::{rows, Conn};
 use crate::error::Error;
@@ -126,6 +126,38 @@ async fn read_in_transaction<C: Conn>(conn: &mut C) -> Result<Catalog, Error> {
             t.primary_key = Some(KeyConstraint {
                 name: f(2),
                 columns: f(3).split('\u{1f}').map(str::to_string).collect(),
+            });
+        }
+    }
+
+    // Indexes other than those behind constraints, and not the partitions of a
+    // partitioned table's index (PostgreSQL creates those itself).
+    let indexes = query(
+        conn,
+        &format!(
+            "SELECT n.nspname, t.relname, i.relname, ix.indisunique::text, am.amname, \
+               (SELECT string_agg(pg_get_indexdef(ix.indexrelid, k, true), chr(31) ORDER BY k) \
+                FROM generate_series(1, ix.indnkeyatts) k) \
+             FROM pg_index ix JOIN pg_class i ON i.oid = ix.indexrelid JOIN pg_class t ON t.oid = ix.indrelid \
+             JOIN pg_namespace n ON n.oid = t.relnamespace JOIN pg_am am ON am.oid = i.relam \
+             WHERE t.relkind IN ('r', 'p') AND {USER_SCHEMAS} AND NOT i.relispartition \
+               AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = ix.indexrelid AND c.contype IN ('p', 'u', 'x')) \
+             ORDER BY i.oid"
+        ),
+    )
+    .await?;
+    for r in indexes {
+        let f = |i: usize| r.get(i).cloned().flatten().unwrap_or_default();
+        if let Some(t) = catalog
+            .tables
+            .iter_mut()
+            .find(|t| t.schema == f(0) && t.name == f(1))
+        {
+            t.indexes.push(Index {
+                name: f(2),
+                unique: f(3) == "true",
+                columns: f(5).split('\u{1f}').map(str::to_string).collect(),
+                method: f(4),
             });
         }
     }

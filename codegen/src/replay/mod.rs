@@ -24,6 +24,7 @@ use crate::opaque;
 use crate::pgtype::{fold, parts, written, Written};
 use crate::source::{Source, SqlText};
 
+mod names;
 mod table;
 mod types;
 
@@ -131,6 +132,10 @@ impl Replayer {
                     );
                 }
                 Err(e) => {
+                    if let Some((name, new)) = opaque::rename_sequence(text) {
+                        self.rename_sequence(&name, &new);
+                        continue;
+                    }
                     if let Some(moved) = opaque::set_schema(text) {
                         if let Err(message) = self.set_schema(moved) {
                             self.errors.push(at.error(message));
@@ -387,22 +392,23 @@ impl Replayer {
                     ));
                 };
                 let t = &mut self.catalog.tables[i];
+                let keys: Vec<String> = ci
+                    .columns
+                    .iter()
+                    .map(|c| c.column.expr.to_string())
+                    .collect();
                 let name = ci
                     .name
                     .as_ref()
                     .map(|n| parts(n).pop().unwrap_or_default())
-                    .unwrap_or_else(|| format!("{}_idx", t.name));
+                    .unwrap_or_else(|| names::index_name(&t.name, &keys, ci.unique));
                 if ci.if_not_exists && t.indexes.iter().any(|x| x.name == name) {
                     return Ok(());
                 }
                 t.indexes.push(Index {
                     name,
                     unique: ci.unique,
-                    columns: ci
-                        .columns
-                        .iter()
-                        .map(|c| c.column.expr.to_string())
-                        .collect(),
+                    columns: keys,
                     method: ci
                         .using
                         .as_ref()
@@ -454,6 +460,30 @@ impl Replayer {
                 }
                 Ok(())
             }
+            Statement::AlterIndex {
+                name,
+                operation: sqlparser::ast::AlterIndexOperation::RenameIndex { index_name },
+            } => {
+                let (schema, old) = self.schema_of(&parts(name));
+                let new = parts(index_name).pop().unwrap_or_default();
+                for t in self
+                    .catalog
+                    .tables
+                    .iter_mut()
+                    .filter(|t| t.schema == schema)
+                {
+                    for i in t.indexes.iter_mut().filter(|i| i.name == old) {
+                        i.name = new.clone();
+                    }
+                    for k in t.uniques.iter_mut().filter(|k| k.name == old) {
+                        k.name = new.clone();
+                    }
+                    if let Some(pk) = t.primary_key.as_mut().filter(|k| k.name == old) {
+                        pk.name = new.clone();
+                    }
+                }
+                Ok(())
+            }
             Statement::Set(set) => {
                 self.set(set);
                 Ok(())
@@ -461,6 +491,26 @@ impl Replayer {
             // Everything else (DML, functions, triggers, grants, sequences, BEGIN/COMMIT)
             // leaves the modelled shape as it is.
             _ => Ok(()),
+        }
+    }
+
+    /// `ALTER SEQUENCE ... RENAME TO`: the defaults calling `nextval` on it follow.
+    fn rename_sequence(&mut self, name: &[String], new: &str) {
+        let (schema, old) = self.schema_of(name);
+        let from = format!(
+            "'{}'::regclass",
+            names::regclass(&schema, &old).replace('\'', "''")
+        );
+        let to = format!(
+            "'{}'::regclass",
+            names::regclass(&schema, new).replace('\'', "''")
+        );
+        for t in &mut self.catalog.tables {
+            for c in &mut t.columns {
+                if let Some(d) = c.default.as_mut().filter(|d| d.contains(&from)) {
+                    *d = d.replace(&from, &to);
+                }
+            }
         }
     }
 

@@ -4,14 +4,19 @@
 use super::*;
 
 impl Replayer {
-    pub(super) fn column(&self, table: &str, def: &ColumnDef, pk: &mut Vec<String>) -> R<Column> {
+    pub(super) fn column(
+        &self,
+        (schema, table): (&str, &str),
+        def: &ColumnDef,
+        pk: &mut Vec<String>,
+    ) -> R<Column> {
         let (ty, serial) = self.column_type(&def.data_type)?;
         let name = fold(&def.name);
         let mut col = Column {
             name: name.clone(),
             ty,
             nullable: !serial,
-            default: serial.then(|| format!("nextval('{table}_{name}_seq'::regclass)")),
+            default: serial.then(|| names::serial_default(schema, table, &name)),
             identity: None,
             generated: None,
             comment: None,
@@ -125,7 +130,7 @@ impl Replayer {
         }
         let mut declared: Vec<String> = Vec::with_capacity(ct.columns.len());
         for def in &ct.columns {
-            let col = self.column(&name, def, &mut pk)?;
+            let col = self.column((&schema, &name), def, &mut pk)?;
             if declared.contains(&col.name) {
                 return Err(format!(
                     "column {} is declared twice in table {schema}.{name} (PostgreSQL refuses this)",
@@ -225,9 +230,12 @@ impl Replayer {
                 column_def,
                 ..
             } => {
-                let tname = self.catalog.tables[ti].name.clone();
+                let (tschema, tname) = (
+                    self.catalog.tables[ti].schema.clone(),
+                    self.catalog.tables[ti].name.clone(),
+                );
                 let mut pk = Vec::new();
-                let col = self.column(&tname, column_def, &mut pk)?;
+                let col = self.column((&tschema, &tname), column_def, &mut pk)?;
                 let t = &mut self.catalog.tables[ti];
                 if t.column(&col.name).is_some() {
                     if *if_not_exists {
@@ -275,8 +283,9 @@ impl Replayer {
                     }
                     t.uniques.retain(|u| !u.columns.contains(&c));
                     t.foreign_keys.retain(|f| !f.columns.contains(&c));
+                    // Indexes on the column go with it, expression indexes too.
                     t.indexes
-                        .retain(|i| !i.columns.iter().any(|x| x.trim_matches('"') == c));
+                        .retain(|i| !i.columns.iter().any(|x| names::mentions(x, &c)));
                 }
             }
             AlterTableOperation::RenameColumn {
@@ -304,6 +313,11 @@ impl Replayer {
                 t.foreign_keys
                     .iter_mut()
                     .for_each(|f| rename(&mut f.columns));
+                for i in &mut t.indexes {
+                    for k in &mut i.columns {
+                        *k = names::rename(k, &old, &new);
+                    }
+                }
             }
             AlterTableOperation::RenameTable { table_name } => {
                 let n = match table_name {

@@ -89,6 +89,25 @@ impl Replayer {
                     Some(x) => *x = r.to.value.clone(),
                     None => return Err(format!("enum {n} has no label {:?}", r.from.value)),
                 }
+                // Defaults naming the label name the new one, as in PostgreSQL, where
+                // they refer to the label itself.
+                let lit = |v: &str| format!("'{}'", v.replace('\'', "''"));
+                let (from, to) = (lit(&r.from.value), lit(&r.to.value));
+                for t in &mut self.catalog.tables {
+                    for c in t.columns.iter_mut().filter(|c| {
+                        !c.ty.array
+                            && c.ty.schema.as_deref() == Some(schema.as_str())
+                            && c.ty.name == n
+                    }) {
+                        if let Some(d) = c.default.as_mut() {
+                            let rest = d.strip_prefix(&from).map(str::to_string);
+                            if let Some(rest) = rest.filter(|r| r.is_empty() || r.starts_with("::"))
+                            {
+                                *d = format!("{to}{rest}");
+                            }
+                        }
+                    }
+                }
             }
             AlterTypeOperation::Rename(r) => {
                 let new = fold(&r.new_name);

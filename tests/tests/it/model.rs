@@ -58,6 +58,22 @@ fn model_matches_live(dir: &Path) -> (usize, usize, usize) {
         );
     }
     assert_eq!(me, le, "{}: enums and label order", dir.display());
+    // Defaults and indexes too, as `pgstrata drift` compares them: a database the
+    // migrations built shows no drift.
+    let drift = pgstrata::catalog::differences_with(
+        &model,
+        &live,
+        &["pgstrata_migrations"],
+        pgstrata::catalog::Compare::all(),
+    );
+    let shown: Vec<String> = drift.iter().map(|d| format!("  {d}")).collect();
+    assert!(
+        drift.is_empty(),
+        "{}: {} differences in defaults or indexes:\n{}",
+        dir.display(),
+        drift.len(),
+        shown.join("\n")
+    );
     (lt.len(), lt.iter().map(|t| t.1.len()).sum(), le.len())
 }
 

@@ -1,0 +1,212 @@
+//! Names PostgreSQL makes up (of serial sequences, of unnamed indexes), and
+//! identifiers inside expression text (index keys, defaults) that follow renames.
+
+use pgstrata_core::catalog::quote_ident;
+
+use crate::pgtype::MAX_IDENTIFIER;
+
+/// PostgreSQL's `makeObjectName`: `name1_name2_label`, the longer of the two names cut
+/// first until the whole fits in 63 bytes.
+pub(super) fn object_name(name1: &str, name2: &str, label: &str) -> String {
+    let overhead = usize::from(!name2.is_empty()) + usize::from(!label.is_empty()) + label.len();
+    let avail = MAX_IDENTIFIER.saturating_sub(overhead);
+    let (mut n1, mut n2) = (name1.len(), name2.len());
+    while n1 + n2 > avail {
+        if n1 > n2 {
+            n1 -= 1;
+        } else {
+            n2 -= 1;
+        }
+    }
+    let clip = |s: &str, mut n: usize| {
+        while !s.is_char_boundary(n) {
+            n -= 1;
+        }
+        s[..n].to_string()
+    };
+    let mut out = clip(name1, n1);
+    if !name2.is_empty() {
+        out.push('_');
+        out.push_str(&clip(name2, n2));
+    }
+    if !label.is_empty() {
+        out.push('_');
+        out.push_str(label);
+    }
+    out
+}
+
+/// How `regclass` prints a relation with `search_path = public`.
+pub(super) fn regclass(schema: &str, name: &str) -> String {
+    if schema == "public" {
+        quote_ident(name)
+    } else {
+        format!("{}.{}", quote_ident(schema), quote_ident(name))
+    }
+}
+
+/// The default of a `serial` column: `nextval` of the sequence PostgreSQL names after
+/// the table and column.
+pub(super) fn serial_default(schema: &str, table: &str, column: &str) -> String {
+    let seq = object_name(table, column, "seq");
+    format!(
+        "nextval('{}'::regclass)",
+        regclass(schema, &seq).replace('\'', "''")
+    )
+}
+
+/// The name PostgreSQL gives an index created without one: the table, the key columns
+/// (`expr` for expressions), and `idx` (or `key` for a unique index).
+pub(super) fn index_name(table: &str, keys: &[String], unique: bool) -> String {
+    let cols: Vec<String> = keys
+        .iter()
+        .map(|k| match single_identifier(k) {
+            Some(name) => name,
+            None => "expr".to_string(),
+        })
+        .collect();
+    object_name(table, &cols.join("_"), if unique { "key" } else { "idx" })
+}
+
+/// The identifier `k` consists of, folded, if it is just one.
+fn single_identifier(k: &str) -> Option<String> {
+    let t = tokens(k);
+    match t.as_slice() {
+        [Token::Ident(name, _)] => Some(name.clone()),
+        _ => None,
+    }
+}
+
+enum Token {
+    /// An identifier, folded, and its span in the text.
+    Ident(String, std::ops::Range<usize>),
+    Other,
+}
+
+/// Identifiers of an expression's text (outside string literals), folded as PostgreSQL
+/// folds them.
+fn tokens(expr: &str) -> Vec<Token> {
+    let b = expr.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        let c = b[i];
+        if c == b'\'' {
+            i += 1;
+            while i < b.len() {
+                if b[i] == b'\'' {
+                    if b.get(i + 1) == Some(&b'\'') {
+                        i += 2;
+                        continue;
+                    }
+                    break;
+                }
+                i += 1;
+            }
+            i += 1;
+            out.push(Token::Other);
+        } else if c == b'"' {
+            let start = i;
+            let mut name = String::new();
+            i += 1;
+            while i < b.len() {
+                if b[i] == b'"' {
+                    if b.get(i + 1) == Some(&b'"') {
+                        name.push('"');
+                        i += 2;
+                        continue;
+                    }
+                    break;
+                }
+                let ch_len = expr[i..].chars().next().map_or(1, char::len_utf8);
+                name.push_str(&expr[i..i + ch_len]);
+                i += ch_len;
+            }
+            i += 1;
+            out.push(Token::Ident(name, start..i.min(b.len())));
+        } else if c.is_ascii_alphabetic() || c == b'_' || c >= 0x80 {
+            let start = i;
+            while i < b.len()
+                && (b[i].is_ascii_alphanumeric() || b[i] == b'_' || b[i] == b'$' || b[i] >= 0x80)
+            {
+                i += 1;
+            }
+            out.push(Token::Ident(expr[start..i].to_ascii_lowercase(), start..i));
+        } else {
+            if !c.is_ascii_whitespace() {
+                out.push(Token::Other);
+            }
+            i += 1;
+        }
+    }
+    out
+}
+
+/// Whether the expression mentions identifier `name` (a column).
+pub(super) fn mentions(expr: &str, name: &str) -> bool {
+    tokens(expr)
+        .iter()
+        .any(|t| matches!(t, Token::Ident(n, _) if n == name))
+}
+
+/// The expression with identifier `old` written as `new`.
+pub(super) fn rename(expr: &str, old: &str, new: &str) -> String {
+    let mut out = String::with_capacity(expr.len());
+    let mut last = 0;
+    for t in tokens(expr) {
+        if let Token::Ident(n, span) = t {
+            if n == old {
+                out.push_str(&expr[last..span.start]);
+                out.push_str(&quote_ident(new));
+                last = span.end;
+            }
+        }
+    }
+    out.push_str(&expr[last..]);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_postgresql_makes_up() {
+        assert_eq!(
+            serial_default("public", "user_", "id"),
+            "nextval('user__id_seq'::regclass)"
+        );
+        assert_eq!(
+            serial_default("utils", "deps", "id"),
+            "nextval('utils.deps_id_seq'::regclass)"
+        );
+        assert_eq!(
+            serial_default("public", "Users", "id"),
+            "nextval('\"Users_id_seq\"'::regclass)"
+        );
+        let long = "a".repeat(70);
+        let n = object_name(&long, "id", "seq");
+        assert_eq!(n.len(), 63);
+        assert!(n.ends_with("_id_seq"));
+        assert_eq!(
+            index_name("post", &["user_id".into()], false),
+            "post_user_id_idx"
+        );
+        assert_eq!(
+            index_name("post", &["lower(name)".into(), "id".into()], true),
+            "post_expr_id_key"
+        );
+    }
+
+    #[test]
+    fn identifiers_in_expressions() {
+        assert!(mentions("lower(email)", "email"));
+        assert!(!mentions("lower('email')", "email"));
+        assert!(mentions("\"Email\" || x", "Email"));
+        assert_eq!(
+            rename("lower(email) || 'email'", "email", "mail"),
+            "lower(mail) || 'email'"
+        );
+        assert_eq!(rename("a + A", "a", "New"), "\"New\" + \"New\"");
+    }
+}

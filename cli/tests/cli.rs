@@ -463,19 +463,24 @@ fn drift_finds_each_kind_of_manual_change() {
         "drift",
         &[(
             "1_a.sql",
-            "CREATE TYPE mood AS ENUM ('sad', 'ok');\nCREATE TABLE a (id int PRIMARY KEY, name text NOT NULL, m mood, gone int);",
+            "CREATE TYPE mood AS ENUM ('sad', 'ok');\nCREATE TABLE a (id int PRIMARY KEY, name text NOT NULL, m mood DEFAULT 'ok', gone int, n int DEFAULT -1);\n\
+             CREATE INDEX a_name ON a (lower(name));\nCREATE INDEX ON a (m);",
         )],
     );
     let db = fresh_db();
     assert!(pgstrata(Some(db.url()), &["up"], &f.0).status.success());
     let same = pgstrata(Some(db.url()), &["drift"], &f.0);
     assert_eq!(same.status.code(), Some(0), "{}", text(&same));
+    // `DEFAULT -1` reads back as '-1'::integer, an unnamed index gets the name PostgreSQL
+    // chose: neither is drift.
+    assert!(text(&same).contains("matches"), "{}", text(&same));
 
     db.client()
         .batch_execute(
             "ALTER TABLE a ADD COLUMN added int; ALTER TABLE a DROP COLUMN gone; \
              ALTER TABLE a ALTER COLUMN name TYPE varchar(10); ALTER TABLE a ALTER COLUMN name DROP NOT NULL; \
-             ALTER TYPE mood ADD VALUE 'happy'; CREATE TABLE stray (x int)",
+             ALTER TYPE mood ADD VALUE 'happy'; CREATE TABLE stray (x int); \
+             DROP INDEX a_name; ALTER TABLE a ALTER COLUMN m SET DEFAULT 'sad'; CREATE INDEX extra ON a (n)",
         )
         .unwrap();
     let d = pgstrata(Some(db.url()), &["drift"], &f.0);
@@ -488,6 +493,9 @@ fn drift_finds_each_kind_of_manual_change() {
         "public.a.name is NOT NULL in the migrations but nullable in the database",
         "enum public.mood has labels [\"sad\", \"ok\"] in the migrations but [\"sad\", \"ok\", \"happy\"]",
         "table public.stray is in the database only",
+        "index a_name on public.a (lower(name)) is missing from the database",
+        "column public.a.m has default 'ok' in the migrations but 'sad'::mood in the database",
+        "index extra on public.a (n) is in the database only",
     ] {
         assert!(out.contains(expected), "missing {expected:?} in:\n{out}");
     }
@@ -548,4 +556,78 @@ fn up_backup_writes_a_dump_pg_restore_accepts_and_stops_when_it_cannot() {
             ]
         )
     );
+}
+
+#[test]
+fn down_on_the_seeds_corpus_returns_to_the_earlier_schema() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus/seeds");
+    let versions: Vec<i64> = pgstrata_codegen::load(&dir)
+        .unwrap()
+        .iter()
+        .map(|m| m.version())
+        .collect();
+    assert_eq!(versions.len(), 3);
+    let (v1, v2) = (versions[0].to_string(), versions[1].to_string());
+    let only_first = fresh_db();
+    assert!(pgstrata(Some(only_first.url()), &["up", "--to", &v1], &dir)
+        .status
+        .success());
+    let db = fresh_db();
+    assert!(pgstrata(Some(db.url()), &["up", "--to", &v2], &dir)
+        .status
+        .success());
+    assert_ne!(shape(db.url()), shape(only_first.url()));
+
+    // Its first migration has no down SQL: reverting everything is refused, and nothing
+    // is done.
+    let all = pgstrata(Some(db.url()), &["down", "--to", "0"], &dir);
+    assert!(!all.status.success());
+    assert!(
+        text(&all).contains("nothing was reverted"),
+        "{}",
+        text(&all)
+    );
+    assert_eq!(states(db.url(), &dir).1[1].1, "applied");
+
+    // The second has one: down to the first gives back the schema the first builds.
+    let down = pgstrata(Some(db.url()), &["down", "--to", &v1], &dir);
+    assert!(down.status.success(), "{}", text(&down));
+    assert_eq!(shape(db.url()), shape(only_first.url()));
+    // The third has none: after applying it, going below it is refused.
+    assert!(pgstrata(Some(db.url()), &["up"], &dir).status.success());
+    let refused = pgstrata(Some(db.url()), &["down", "--to", &v2], &dir);
+    assert!(!refused.status.success());
+    assert!(
+        text(&refused).contains(&format!("V{}", versions[2])),
+        "{}",
+        text(&refused)
+    );
+}
+
+#[test]
+fn up_prints_progress_per_migration_and_per_statement_outside_a_transaction() {
+    let f = Folder::new("progress", &three());
+    let db = fresh_db();
+    let up = pgstrata(Some(db.url()), &["up"], &f.0);
+    assert!(up.status.success(), "{}", text(&up));
+    let out = String::from_utf8_lossy(&up.stdout).into_owned();
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(
+        lines,
+        [
+            lines[0],
+            lines[1],
+            "applying V3__index outside a transaction (1 statement)",
+            "  statement 1/1: CREATE INDEX CONCURRENTLY posts_user ON posts (user_id)",
+            lines[4],
+            "3 applied, 0 already applied, 0 pending",
+        ],
+        "{out}"
+    );
+    for (line, name) in [(0, "V1__users"), (1, "V2__posts"), (4, "V3__index")] {
+        assert!(
+            lines[line].starts_with(&format!("applied {name} (")) && lines[line].ends_with(" ms)"),
+            "{out}"
+        );
+    }
 }

@@ -41,6 +41,20 @@ impl HistoryTable {
         }
     }
 
+    /// A table of pgstrata's own beside this one, in the same schema (the settings and
+    /// seeds tables of the CLI).
+    pub fn sibling(&self, table: &str) -> HistoryTable {
+        HistoryTable {
+            schema: self.schema.clone(),
+            table: table.to_string(),
+        }
+    }
+
+    /// The schema, when one was given.
+    pub fn schema(&self) -> Option<&str> {
+        self.schema.as_deref()
+    }
+
     /// The quoted, qualified name for SQL.
     pub fn sql(&self) -> String {
         match &self.schema {

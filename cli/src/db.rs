@@ -1,0 +1,196 @@
+//! Connecting, and what the commands that connect share: the history table's name, the
+//! production mark, the backup, and the comparison of a live schema with the model.
+
+use std::path::Path;
+
+use pgstrata_runtime::history::{quote_literal, HistoryTable};
+
+use crate::Db;
+
+/// An error with its causes, which the top-level message of a library's error often
+/// leaves out ("error connecting to server" without "Connection refused").
+pub fn chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut source = e.source();
+    while let Some(c) = source {
+        let text = c.to_string();
+        if !s.contains(&text) {
+            s.push_str(": ");
+            s.push_str(&text);
+        }
+        source = c.source();
+    }
+    s
+}
+
+/// A PostgreSQL error with its SQLSTATE, detail and hint; other errors with their
+/// causes.
+pub fn pg_error(e: &postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(d) => {
+            let mut s = format!("{} {}: {}", d.severity(), d.code().code(), d.message());
+            if let Some(detail) = d.detail() {
+                s.push_str(&format!("\n  detail: {detail}"));
+            }
+            if let Some(hint) = d.hint() {
+                s.push_str(&format!("\n  hint: {hint}"));
+            }
+            s
+        }
+        None => chain(e),
+    }
+}
+
+/// The database URL given, if any.
+pub fn url(db: &Db) -> Result<&str, String> {
+    db.database_url
+        .as_deref()
+        .filter(|u| !u.is_empty())
+        .ok_or_else(|| "no database given: set DATABASE_URL or pass --database-url".to_string())
+}
+
+/// Connects. The URL is never printed: it may hold a password.
+pub fn connect(db: &Db) -> Result<postgres::Client, String> {
+    connect_to(url(db)?)
+}
+
+/// Connects to `url` (or a `postgres::Config`'s string form).
+pub fn connect_to(url: &str) -> Result<postgres::Client, String> {
+    postgres::Client::connect(url, postgres::NoTls).map_err(|e| {
+        format!(
+            "cannot connect to the database: {}\n  help: check the URL in DATABASE_URL or --database-url",
+            chain(&e)
+        )
+    })
+}
+
+/// The history table named by `--history-table`.
+pub fn history_table(db: &Db) -> Result<HistoryTable, String> {
+    HistoryTable::parse(&db.history_table).map_err(|e| e.to_string())
+}
+
+/// The table where `pgstrata mark` keeps the database's environment, beside the
+/// history table.
+fn settings(db: &Db) -> Result<HistoryTable, String> {
+    Ok(history_table(db)?.sibling("pgstrata_settings"))
+}
+
+/// The environment the database is marked as (`production`, `development`), if any.
+pub fn environment(db: &Db, client: &mut postgres::Client) -> Result<Option<String>, String> {
+    let sql = format!(
+        "SELECT value FROM {} WHERE key = 'environment'",
+        settings(db)?.sql()
+    );
+    match client.query_opt(sql.as_str(), &[]) {
+        Ok(row) => Ok(row.map(|r| r.get(0))),
+        Err(e)
+            if e.as_db_error()
+                .is_some_and(|d| matches!(d.code().code(), "42P01" | "3F000")) =>
+        {
+            Ok(None)
+        }
+        Err(e) => Err(format!("cannot read the database's mark: {}", chain(&e))),
+    }
+}
+
+/// Marks the database as `environment`.
+pub fn mark(db: &Db, client: &mut postgres::Client, environment: &str) -> Result<(), String> {
+    let table = settings(db)?;
+    let schema = table
+        .schema()
+        .map(|s| {
+            format!(
+                "CREATE SCHEMA IF NOT EXISTS {};\n",
+                pgstrata_runtime::history::quote_ident(s)
+            )
+        })
+        .unwrap_or_default();
+    let sql = format!(
+        "{schema}CREATE TABLE IF NOT EXISTS {t} (key text PRIMARY KEY, value text NOT NULL);\n\
+         INSERT INTO {t} (key, value) VALUES ('environment', {v}) \
+         ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
+        t = table.sql(),
+        v = quote_literal(environment)
+    );
+    client
+        .batch_execute(&sql)
+        .map_err(|e| format!("cannot mark the database: {}", chain(&e)))
+}
+
+/// Refuses a database marked production.
+pub fn refuse_production(
+    db: &Db,
+    client: &mut postgres::Client,
+    what: &str,
+    force: Option<&str>,
+) -> Result<(), String> {
+    if environment(db, client)?.as_deref() == Some("production") {
+        let way_out = match force {
+            Some(flag) => format!("pass {flag} if you really mean it, or "),
+            None => String::new(),
+        };
+        return Err(format!(
+            "this database is marked production: {what} refuses it\n  help: {way_out}run against a development database \
+             (`pgstrata mark development` changes the mark, if it is wrong)"
+        ));
+    }
+    Ok(())
+}
+
+/// Runs `pg_dump -Fc` into `file`. The connection's parts go in as options and the
+/// password through PGPASSWORD, so it never shows in the process list or in messages.
+pub fn backup_to(db: &Db, file: &Path) -> Result<(), String> {
+    let config: postgres::Config = url(db)?
+        .parse()
+        .map_err(|e| format!("cannot read the database URL: {e}"))?;
+    let mut cmd = std::process::Command::new("pg_dump");
+    cmd.arg("--format=custom")
+        .arg("--file")
+        .arg(file)
+        .arg("--no-password");
+    if let Some(host) = config.get_hosts().first() {
+        match host {
+            postgres::config::Host::Tcp(h) => cmd.arg("--host").arg(h),
+            postgres::config::Host::Unix(p) => cmd.arg("--host").arg(p),
+        };
+    }
+    if let Some(port) = config.get_ports().first() {
+        cmd.arg("--port").arg(port.to_string());
+    }
+    if let Some(user) = config.get_user() {
+        cmd.arg("--username").arg(user);
+    }
+    if let Some(db) = config.get_dbname() {
+        cmd.arg("--dbname").arg(db);
+    }
+    if let Some(pw) = config.get_password() {
+        cmd.env("PGPASSWORD", String::from_utf8_lossy(pw).into_owned());
+    }
+    let output = cmd.output().map_err(|e| {
+        format!("cannot run pg_dump: {e}\n  help: install the PostgreSQL client tools (apt-get install postgresql-client)")
+    })?;
+    if !output.status.success() {
+        return Err(format!(
+            "the backup failed, so nothing was applied: {}",
+            String::from_utf8_lossy(&output.stderr).trim()
+        ));
+    }
+    Ok(())
+}
+
+/// How the live database differs from `model` (defaults and indexes included), leaving
+/// out pgstrata's own tables.
+pub fn live_differences(
+    db: &Db,
+    client: &mut postgres::Client,
+    model: &pgstrata_core::catalog::Catalog,
+) -> Result<Vec<pgstrata_core::catalog::Difference>, String> {
+    let live = pgstrata_runtime::introspect::catalog_blocking(client).map_err(|e| e.to_string())?;
+    let history = db.history_table.rsplit('.').next().unwrap_or_default();
+    Ok(pgstrata_core::catalog::differences_with(
+        model,
+        &live,
+        &[history, "pgstrata_settings", "pgstrata_seeds"],
+        pgstrata_core::catalog::Compare::all(),
+    ))
+}

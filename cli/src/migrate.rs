@@ -1,0 +1,314 @@
+//! The commands on a database's migrations: status, up, down, baseline, resolve, drift.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use pgstrata_runtime::history::quote_literal;
+use pgstrata_runtime::status::State;
+use pgstrata_runtime::{Migrations, Progress};
+
+use crate::db::{self, connect};
+use crate::show::{out, status_text};
+use crate::{Db, Format};
+
+/// Loads the folder through the same resolver `embed_migrations!` uses.
+pub fn load(dir: &Path) -> Result<Migrations, String> {
+    let list = pgstrata_codegen::load(dir).map_err(|e| e.to_string())?;
+    Migrations::new(list).map_err(|e| e.to_string())
+}
+
+/// An error, followed by the migrations done before it (`what`: applied or reverted).
+fn partial(
+    e: &pgstrata_runtime::Error,
+    done: &[pgstrata_runtime::AppliedMigration],
+    what: &str,
+) -> String {
+    if done.is_empty() {
+        return e.to_string();
+    }
+    let names: Vec<String> = done
+        .iter()
+        .map(|a| format!("V{}__{}", a.version, a.name))
+        .collect();
+    format!("{e}\n  {what} before the error: {}", names.join(", "))
+}
+
+/// Exit code 0: up to date; 3: pending; 4: something needs attention.
+pub fn status(dir: &Path, db: &Db, format: Format) -> Result<u8, String> {
+    let migrations = load(dir)?;
+    let mut client = connect(db)?;
+    let history = migrations
+        .history_blocking(&mut client, &db.history_table)
+        .map_err(|e| e.to_string())?;
+    let rows = migrations.status(&history);
+    match format {
+        Format::Json => {
+            let json: Vec<serde_json::Value> = rows
+                .iter()
+                .map(|r| {
+                    serde_json::json!({
+                        "version": r.version,
+                        "name": r.name,
+                        "state": r.state.as_str(),
+                        "applied_at": r.applied_at,
+                        "execution_ms": r.execution_ms,
+                        "error": r.error,
+                    })
+                })
+                .collect();
+            out(&format!(
+                "{}\n",
+                serde_json::to_string_pretty(&json).map_err(|e| e.to_string())?
+            ))?;
+        }
+        Format::Text => out(&status_text(&rows))?,
+    }
+    Ok(if rows.iter().any(|r| r.state.is_wrong()) {
+        4
+    } else if rows.iter().any(|r| r.state == State::Pending) {
+        3
+    } else {
+        0
+    })
+}
+
+/// Prints a line as a run goes; a closed pipe is not worth failing the run for.
+fn progress(p: Progress<'_>) {
+    let mut o = std::io::stdout().lock();
+    let _ = match p {
+        Progress::Applying {
+            migration,
+            transactional: false,
+        } => {
+            let n = migration.statements().len();
+            let s = if n == 1 { "" } else { "s" };
+            writeln!(
+                o,
+                "applying {migration} outside a transaction ({n} statement{s})"
+            )
+        }
+        Progress::Statement {
+            index, count, text, ..
+        } => {
+            let first: String = text
+                .lines()
+                .next()
+                .unwrap_or_default()
+                .chars()
+                .take(80)
+                .collect();
+            writeln!(o, "  statement {}/{count}: {first}", index + 1)
+        }
+        Progress::Applied {
+            migration,
+            duration,
+        } => writeln!(o, "applied {migration} ({} ms)", duration.as_millis()),
+        _ => Ok(()),
+    };
+}
+
+/// Options of `pgstrata up`.
+pub struct Up {
+    pub to: Option<i64>,
+    pub dry_run: bool,
+    pub grouped: bool,
+    pub backup: Option<PathBuf>,
+}
+
+pub fn up(dir: &Path, db: &Db, opts: Up) -> Result<u8, String> {
+    let migrations = load(dir)?;
+    let mut client = connect(db)?;
+    if let (Some(file), false) = (&opts.backup, opts.dry_run) {
+        db::backup_to(db, file)?;
+        out(&format!("backed up to {}\n", file.display()))?;
+    }
+    let mut runner = migrations
+        .runner()
+        .history_table(db.history_table.clone())
+        .dry_run(opts.dry_run)
+        .grouped(opts.grouped)
+        .on_progress(progress);
+    if let Some(v) = opts.to {
+        runner = runner.target(v);
+    }
+    let report = runner
+        .run_blocking(&mut client)
+        .map_err(|e| partial(&e, &e.report().applied, "applied"))?;
+    let mut text = String::new();
+    if opts.dry_run {
+        text.push_str(&format!(
+            "dry run: {} to apply, {} already applied\n",
+            report.pending.len(),
+            report.already_applied
+        ));
+        for (version, name) in &report.pending {
+            text.push_str(&format!("\n-- V{version}__{name}\n"));
+            if let Some(m) = migrations.get(*version) {
+                text.push_str(m.up().trim_end());
+                text.push('\n');
+            }
+        }
+    } else {
+        text.push_str(&format!(
+            "{} applied, {} already applied, {} pending\n",
+            report.applied.len(),
+            report.already_applied,
+            report.pending.len()
+        ));
+    }
+    for u in &report.unknown {
+        text.push_str(&format!(
+            "note: V{}__{} is applied but not in {}\n",
+            u.version,
+            u.name,
+            dir.display()
+        ));
+    }
+    out(&text)?;
+    Ok(0)
+}
+
+pub fn down(dir: &Path, db: &Db, to: i64) -> Result<u8, String> {
+    let migrations = load(dir)?;
+    let mut client = connect(db)?;
+    let report = migrations
+        .runner()
+        .history_table(db.history_table.clone())
+        .revert_to_blocking(&mut client, to)
+        .map_err(|e| partial(&e, &e.report().reverted, "reverted"))?;
+    let mut text = String::new();
+    for r in &report.reverted {
+        text.push_str(&format!(
+            "reverted V{}__{} ({} ms)\n",
+            r.version,
+            r.name,
+            r.duration.as_millis()
+        ));
+    }
+    text.push_str(&format!("{} reverted\n", report.reverted.len()));
+    out(&text)?;
+    Ok(0)
+}
+
+pub fn baseline(dir: &Path, db: &Db, version: i64) -> Result<u8, String> {
+    let migrations = load(dir)?;
+    if migrations.get(version).is_none() {
+        return Err(format!(
+            "no migration in {} has version {version}",
+            dir.display()
+        ));
+    }
+    let mut client = connect(db)?;
+    let history = migrations
+        .history_blocking(&mut client, &db.history_table)
+        .map_err(|e| e.to_string())?;
+    if !history.is_empty() {
+        return Err(format!(
+            "the history table already has {} rows: this database is managed already (see `pgstrata status`)",
+            history.len()
+        ));
+    }
+    let model = pgstrata_codegen::catalog_until(dir, version).map_err(|e| e.to_string())?;
+    let diffs = db::live_differences(db, &mut client, &model)?;
+    if !diffs.is_empty() {
+        return Err(format!(
+            "the database does not match the migrations up to {version} ({} differences); nothing was recorded:\n{}",
+            diffs.len(),
+            listed(&diffs, 20)
+        ));
+    }
+    let table = db::history_table(db)?;
+    let mut sql = format!("BEGIN;\n{};\n", table.create_sql());
+    let adopted: Vec<_> = migrations
+        .iter()
+        .filter(|m| m.version() <= version)
+        .collect();
+    for m in &adopted {
+        sql.push_str(&format!(
+            "INSERT INTO {} (version, name, checksum) VALUES ({}, {}, {});\n",
+            table.sql(),
+            m.version(),
+            quote_literal(m.name()),
+            quote_literal(m.checksum())
+        ));
+    }
+    sql.push_str("COMMIT;");
+    client
+        .batch_execute(&sql)
+        .map_err(|e| format!("cannot record the baseline: {}", db::chain(&e)))?;
+    out(&format!(
+        "the schema matches; recorded {} migrations up to {version} as applied\n",
+        adopted.len()
+    ))?;
+    Ok(0)
+}
+
+/// The first `n` differences, one per line.
+fn listed(diffs: &[pgstrata_core::catalog::Difference], n: usize) -> String {
+    let mut shown: Vec<String> = diffs.iter().take(n).map(|d| format!("  - {d}")).collect();
+    if diffs.len() > n {
+        shown.push(format!(
+            "  ... and {} more (see `pgstrata drift`)",
+            diffs.len() - n
+        ));
+    }
+    shown.join("\n")
+}
+
+pub fn resolve(dir: &Path, db: &Db, version: i64, mark_applied: bool) -> Result<u8, String> {
+    let migrations = load(dir)?;
+    let mut client = connect(db)?;
+    let history = migrations
+        .history_blocking(&mut client, &db.history_table)
+        .map_err(|e| e.to_string())?;
+    let Some(row) = history.iter().find(|r| r.version == version) else {
+        return Err(format!(
+            "version {version} is not in the history table: nothing to resolve"
+        ));
+    };
+    if row.state != "failed" && row.state != "running" {
+        return Err(format!(
+            "V{version}__{} is {}: resolve is for migrations recorded as failed or interrupted",
+            row.name, row.state
+        ));
+    }
+    let table = db::history_table(db)?;
+    let sql = if mark_applied {
+        format!(
+            "UPDATE {} SET state = 'applied', error = NULL WHERE version = {version}",
+            table.sql()
+        )
+    } else {
+        format!("DELETE FROM {} WHERE version = {version}", table.sql())
+    };
+    client
+        .batch_execute(&sql)
+        .map_err(|e| format!("cannot update the history: {}", db::chain(&e)))?;
+    out(&format!(
+        "V{version}__{} {}\n",
+        row.name,
+        if mark_applied {
+            "marked as applied"
+        } else {
+            "removed from the history; the next run applies it again"
+        }
+    ))?;
+    Ok(0)
+}
+
+/// Exit code 0: the database matches; 5: it differs.
+pub fn drift(dir: &Path, db: &Db) -> Result<u8, String> {
+    let model = pgstrata_codegen::catalog(dir).map_err(|e| e.to_string())?;
+    let mut client = connect(db)?;
+    let diffs = db::live_differences(db, &mut client, &model)?;
+    if diffs.is_empty() {
+        out("the database matches the migrations\n")?;
+        return Ok(0);
+    }
+    out(&format!(
+        "{} differences between the migrations and the database:\n{}\n",
+        diffs.len(),
+        listed(&diffs, usize::MAX)
+    ))?;
+    Ok(5)
+}

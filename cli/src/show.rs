@@ -1,0 +1,98 @@
+//! What the commands print: writing to stdout, the status table, the schema as text,
+//! the generated code.
+
+use std::path::{Path, PathBuf};
+
+pub const BROKEN_PIPE: &str = "broken pipe";
+
+/// Writes to stdout, turning a closed pipe into an error instead of a panic.
+pub fn out(text: &str) -> Result<(), String> {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    stdout
+        .write_all(text.as_bytes())
+        .map_err(|e| match e.kind() {
+            std::io::ErrorKind::BrokenPipe => BROKEN_PIPE.to_string(),
+            _ => e.to_string(),
+        })
+}
+
+pub fn status_text(rows: &[pgstrata_runtime::status::StatusRow]) -> String {
+    use std::fmt::Write;
+    let mut s = format!(
+        "{:<20} {:<40} {:<8} {:<32} {:>8}\n",
+        "VERSION", "NAME", "STATE", "APPLIED AT", "MS"
+    );
+    for r in rows {
+        let _ = writeln!(
+            s,
+            "{:<20} {:<40} {:<8} {:<32} {:>8}",
+            r.version,
+            r.name,
+            r.state.as_str(),
+            r.applied_at.as_deref().unwrap_or("-"),
+            r.execution_ms
+                .map_or_else(|| "-".to_string(), |m| m.to_string())
+        );
+        if let Some(e) = &r.error {
+            let _ = writeln!(s, "{:<20} error: {e}", "");
+        }
+    }
+    let count = |st: pgstrata_runtime::status::State| rows.iter().filter(|r| r.state == st).count();
+    use pgstrata_runtime::status::State;
+    let _ = writeln!(
+        s,
+        "{} applied, {} pending, {} failed, {} interrupted, {} changed, {} unknown",
+        count(State::Applied),
+        count(State::Pending),
+        count(State::Failed),
+        count(State::Running),
+        count(State::Changed),
+        count(State::Unknown)
+    );
+    s
+}
+
+pub fn schema_text(c: &pgstrata_core::catalog::Catalog) -> String {
+    use std::fmt::Write;
+    let mut s = String::new();
+    for e in &c.enums {
+        let _ = writeln!(s, "enum {}.{} ({})", e.schema, e.name, e.values.join(", "));
+    }
+    for t in &c.tables {
+        let _ = writeln!(s, "table {}.{}", t.schema, t.name);
+        for col in &t.columns {
+            let pk = t
+                .primary_key
+                .as_ref()
+                .is_some_and(|pk| pk.columns.contains(&col.name));
+            let _ = writeln!(
+                s,
+                "  {:<24} {}{}{}",
+                col.name,
+                col.ty.format(),
+                if col.nullable { "" } else { " not null" },
+                if pk { " primary key" } else { "" }
+            );
+        }
+    }
+    s
+}
+
+/// The Rust code `embed_migrations!` generates for `dir`, with paths relative to the
+/// folder holding pgstrata.toml, as in a crate, so the output does not depend on where
+/// it was generated.
+pub fn generate(dir: &Path, config_dir: Option<&Path>) -> Result<String, String> {
+    let absolute = std::fs::canonicalize(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let base = match config_dir {
+        Some(c) => std::fs::canonicalize(c).map_err(|e| format!("{}: {e}", c.display()))?,
+        None => absolute
+            .parent()
+            .map_or_else(|| PathBuf::from("/"), Path::to_path_buf),
+    };
+    let shown = absolute.strip_prefix(&base).map_or_else(
+        |_| absolute.display().to_string(),
+        |p| p.display().to_string(),
+    );
+    pgstrata_codegen::generate(&shown, &base, Default::default()).map_err(|e| e.to_string())
+}

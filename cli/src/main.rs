@@ -178,6 +178,21 @@ enum Command {
         #[command(flatten)]
         db: Db,
     },
+    /// Check the migrations for what hurts in production (locks on existing tables,
+    /// rewrites, lost data, unsafe foreign keys and tenancy), knowing which tables each
+    /// migration finds already there; with --reversible, every migration needs a down.
+    /// Exit code 1 when there are findings.
+    Lint {
+        /// The migrations folder.
+        #[arg(default_value = "migrations")]
+        dir: PathBuf,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+        /// Require down SQL for every migration.
+        #[arg(long)]
+        reversible: bool,
+    },
     /// Print the schema the migrations build (replayed from the files; no database).
     Schema {
         /// The migrations folder.
@@ -291,6 +306,38 @@ fn run(command: Command) -> Result<u8, String> {
                 .collect();
             show::out(&text)?;
             Ok(0)
+        }
+        Command::Lint {
+            dir,
+            format,
+            reversible,
+        } => {
+            let shown = dir.display().to_string();
+            let findings = pgstrata_codegen::lint::lint_dir(
+                &dir,
+                &shown,
+                pgstrata_codegen::lint::Options { reversible },
+            )
+            .map_err(|e| e.to_string())?;
+            match format {
+                Format::Json => {
+                    show::out(&format!("{}\n", pgstrata_codegen::lint::to_json(&findings)))?
+                }
+                Format::Text => {
+                    let mut text: String = findings.iter().map(|f| format!("{f}\n\n")).collect();
+                    let errors = findings
+                        .iter()
+                        .filter(|f| f.severity == pgstrata_codegen::lint::Severity::Error)
+                        .count();
+                    text.push_str(&format!(
+                        "{} findings ({errors} errors, {} warnings)\n",
+                        findings.len(),
+                        findings.len() - errors
+                    ));
+                    show::out(&text)?;
+                }
+            }
+            Ok(u8::from(!findings.is_empty()))
         }
         Command::Schema { dir, format } => {
             let catalog = pgstrata_codegen::catalog(&dir).map_err(|e| e.to_string())?;

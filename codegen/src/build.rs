@@ -108,6 +108,27 @@ impl Builder {
         Ok(out)
     }
 
+    /// Lints the migrations (with the `[lint]` section of `pgstrata.toml`) and prints
+    /// each finding as a cargo warning, so that `cargo build` shows them; returns them.
+    ///
+    /// # Errors
+    /// The migrations or the config have problems.
+    pub fn lint(&self) -> Result<Vec<crate::lint::Finding>, BuildError> {
+        let manifest = self.manifest_dir()?;
+        let (config, _) =
+            crate::config::Config::load(&manifest).map_err(|d| BuildError::Migrations(d.into()))?;
+        let sources = crate::source::discover(&manifest.join(&self.dir), &self.dir)
+            .map_err(BuildError::Migrations)?;
+        let findings = crate::lint::lint(&sources, &config.lint, crate::lint::Options::default())
+            .map_err(BuildError::Migrations)?;
+        for f in &findings {
+            for line in f.to_string().lines() {
+                println!("cargo:warning={line}");
+            }
+        }
+        Ok(findings)
+    }
+
     fn manifest_dir(&self) -> Result<PathBuf, BuildError> {
         std::env::var_os("CARGO_MANIFEST_DIR")
             .map(PathBuf::from)

@@ -12,6 +12,12 @@
 //!
 //! [names]                        # the row struct of a table
 //! "users" = "Account"
+//!
+//! [lint]
+//! allow = ["rename-column"]      # rules off for the whole project
+//! deny_in_build = false          # findings of severity error fail embed_migrations!
+//! [lint.severity]
+//! "drop-column" = "error"        # error | warning | off
 //! ```
 
 use std::collections::BTreeMap;
@@ -51,6 +57,25 @@ pub struct Config {
     /// `[schema.]table` -> struct name.
     #[serde(default)]
     pub names: BTreeMap<String, String>,
+    /// The lints.
+    #[serde(default)]
+    pub lint: LintConfig,
+}
+
+/// `[lint]`: which rules apply, how severe they are, and whether the build fails.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LintConfig {
+    /// Rules turned off for the whole project.
+    #[serde(default)]
+    pub allow: Vec<String>,
+    /// Severity per rule: `error`, `warning` or `off`.
+    #[serde(default)]
+    pub severity: BTreeMap<String, String>,
+    /// Whether `embed_migrations!` turns findings of severity error into compile errors
+    /// (it is quiet otherwise; the build script's `Builder::lint` prints warnings).
+    #[serde(default)]
+    pub deny_in_build: bool,
 }
 
 impl Config {
@@ -94,7 +119,7 @@ impl Config {
             let offset = e.span().map_or(0, |s| s.start);
             let mut d = Diagnostic::at(FILE, text, 1, offset, e.message().to_string());
             d.help = Some(
-                "known keys: datetime = \"chrono\" | \"time\", [types], [columns], [names]".into(),
+                "known keys: datetime = \"chrono\" | \"time\", [types], [columns], [names], [lint] (allow, deny_in_build, [lint.severity])".into(),
             );
             d
         })

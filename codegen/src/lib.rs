@@ -16,6 +16,7 @@
 pub mod config;
 pub mod diag;
 pub mod emit;
+pub mod lint;
 pub mod migration;
 pub mod naming;
 pub mod opaque;
@@ -128,6 +129,18 @@ pub fn expand_with(
             }
         }
     });
+    // Lints stay quiet in the macro unless the project asks for them to fail the build.
+    if config.lint.deny_in_build && errors.is_empty() {
+        match lint::lint(&sources, &config.lint, lint::Options::default()) {
+            Ok(findings) => errors.0.extend(
+                findings
+                    .iter()
+                    .filter(|f| f.severity == lint::Severity::Error)
+                    .map(lint::Finding::to_diagnostic),
+            ),
+            Err(e) => errors.0.extend(e.0),
+        }
+    }
     let mut tokens = emit::migrations::migrations_static(&sources, &migrations);
     if let Some(path) = config_path {
         let path = path.display().to_string();

@@ -197,6 +197,22 @@ pub fn set_schema(sql: &str) -> Option<SetSchema> {
     })
 }
 
+/// `DROP INDEX CONCURRENTLY ...`, which sqlparser does not parse, without the word
+/// CONCURRENTLY: the same effect on the model, in SQL it parses.
+pub fn drop_index_concurrently(sql: &str) -> Option<String> {
+    let t = sql.trim_start();
+    let mut words = t.split_whitespace();
+    let (a, b, c) = (words.next()?, words.next()?, words.next()?);
+    if !(a.eq_ignore_ascii_case("DROP")
+        && b.eq_ignore_ascii_case("INDEX")
+        && c.eq_ignore_ascii_case("CONCURRENTLY"))
+    {
+        return None;
+    }
+    let at = t.to_ascii_uppercase().find("CONCURRENTLY")?;
+    Some(format!("{}{}", &t[..at], &t[at + "CONCURRENTLY".len()..]))
+}
+
 /// `ALTER SEQUENCE [IF EXISTS] name RENAME TO new`, which sqlparser does not parse:
 /// the sequence's name parts and its new name. It changes the defaults that name it.
 pub fn rename_sequence(sql: &str) -> Option<(Vec<String>, String)> {
@@ -325,6 +341,15 @@ mod tests {
         );
         assert_eq!(set_schema("ALTER TABLE t SET SCHEMA a b"), None);
         assert_eq!(set_schema("ALTER TABLE t ADD COLUMN c int"), None);
+    }
+
+    #[test]
+    fn drop_index_concurrently_is_read_without_the_word() {
+        assert_eq!(
+            drop_index_concurrently("DROP INDEX CONCURRENTLY IF EXISTS \"a\"").as_deref(),
+            Some("DROP INDEX  IF EXISTS \"a\"")
+        );
+        assert_eq!(drop_index_concurrently("DROP INDEX a"), None);
     }
 
     #[test]

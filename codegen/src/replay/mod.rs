@@ -58,6 +58,7 @@ pub fn replay(sources: &[Source]) -> Result<Catalog, Errors> {
 }
 
 /// The replay state.
+#[derive(Clone, Debug)]
 pub struct Replayer {
     /// The model so far.
     pub catalog: Catalog,
@@ -93,11 +94,48 @@ impl At<'_> {
 
 type R<T> = Result<T, String>;
 
+/// A statement about to be replayed, for an [`Observer`].
+#[derive(Clone, Copy, Debug)]
+pub struct Seen<'a> {
+    /// The file it is in.
+    pub sql: &'a SqlText,
+    /// Its index among the file's statements.
+    pub index: usize,
+    /// Its text.
+    pub text: &'a str,
+    /// Byte offset of its start in the file's text.
+    pub offset: usize,
+    /// What sqlparser made of it (of the `-- pgstrata:replay` SQL, when it has one);
+    /// `None` when it does not parse.
+    pub parsed: Option<&'a Statement>,
+}
+
+/// Sees each statement with the model as it stands just before that statement: what
+/// the lints need to know which tables existed before a migration.
+pub trait Observer {
+    /// Called before `seen` is replayed.
+    fn before(&mut self, catalog: &Catalog, search_path: &[String], seen: Seen<'_>);
+}
+
+impl Observer for () {
+    fn before(&mut self, _: &Catalog, _: &[String], _: Seen<'_>) {}
+}
+
 impl Replayer {
     /// Replays one file's statements.
     pub fn file(&mut self, sql: &SqlText) {
+        self.file_observed(sql, &mut ());
+    }
+
+    /// The search path replay resolves unqualified names with.
+    pub fn search_path(&self) -> &[String] {
+        &self.search_path
+    }
+
+    /// Replays one file's statements, showing each to `observer` first.
+    pub fn file_observed(&mut self, sql: &SqlText, observer: &mut dyn Observer) {
         let mut prev_end = 0usize;
-        for stmt in &sql.split.statements {
+        for (index, stmt) in sql.split.statements.iter().enumerate() {
             let start = stmt.span.start as usize;
             let text = &sql.text[stmt.span.range()];
             let at = At { sql, offset: start };
@@ -109,9 +147,30 @@ impl Replayer {
                 Some(d) => d.as_str(),
                 None => text,
             };
-            match Parser::parse_sql(&PostgreSqlDialect {}, effective) {
+            let seen = Seen {
+                sql,
+                index,
+                text,
+                offset: start,
+                parsed: None,
+            };
+            let mut parsed = Parser::parse_sql(&PostgreSqlDialect {}, effective);
+            if parsed.is_err() && directive.is_none() {
+                if let Some(plain) = opaque::drop_index_concurrently(text) {
+                    parsed = Parser::parse_sql(&PostgreSqlDialect {}, &plain);
+                }
+            }
+            if parsed.is_err() {
+                observer.before(&self.catalog, &self.search_path, seen);
+            }
+            match parsed {
                 Ok(statements) => {
                     for s in statements {
+                        let seen = Seen {
+                            parsed: Some(&s),
+                            ..seen
+                        };
+                        observer.before(&self.catalog, &self.search_path, seen);
                         if let Err(message) = self.statement(&s) {
                             self.errors.push(at.error(message).help(
                                 "fix the statement, or if pgstrata models it wrongly, describe its effect with \

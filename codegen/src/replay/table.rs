@@ -25,7 +25,7 @@ impl Replayer {
             match &o.option {
                 ColumnOption::NotNull => col.nullable = false,
                 ColumnOption::Null => col.nullable = true,
-                ColumnOption::Default(e) => col.default = Some(e.to_string()),
+                ColumnOption::Default(e) => col.default = default(e),
                 ColumnOption::PrimaryKey(_) => {
                     col.nullable = false;
                     pk.push(name.clone());
@@ -354,9 +354,7 @@ impl Replayer {
                 match op {
                     AlterColumnOperation::SetNotNull => col.nullable = false,
                     AlterColumnOperation::DropNotNull => col.nullable = true,
-                    AlterColumnOperation::SetDefault { value } => {
-                        col.default = Some(value.to_string())
-                    }
+                    AlterColumnOperation::SetDefault { value } => col.default = default(value),
                     AlterColumnOperation::DropDefault => col.default = None,
                     AlterColumnOperation::SetDataType { .. } => {
                         if let Some(t) = new_type {
@@ -421,6 +419,18 @@ impl Replayer {
             _ => {}
         }
         Ok(())
+    }
+}
+
+/// A default as PostgreSQL keeps it: `DEFAULT NULL` (cast or not) stores no default.
+pub(super) fn default(e: &Expr) -> Option<String> {
+    let mut inner = e;
+    while let Expr::Cast { expr, .. } | Expr::Nested(expr) = inner {
+        inner = expr;
+    }
+    match inner {
+        Expr::Value(v) if v.value == sqlparser::ast::Value::Null => None,
+        _ => Some(e.to_string()),
     }
 }
 

@@ -1,6 +1,6 @@
 //! A seeded mutation fuzzer over everything the macro and the CLI do with a migrations
-//! folder: discovery, splitting, directives, parsing, replay, emission and
-//! formatting (`pgstrata_codegen::generate`).
+//! folder: discovery, splitting, directives, parsing, replay, lints, emission and
+//! formatting (`pgstrata_codegen::generate`), and the lints (`lint::lint_dir`).
 //!
 //! Inputs start from real migrations (the shared corpora, the project's own) and are
 //! mangled byte-wise and with SQL fragments chosen to reach the lexer's and parser's
@@ -254,7 +254,13 @@ pub enum Outcome {
 /// it is the migrations folder).
 pub fn run_dir(root: &Path) -> Outcome {
     let result = std::panic::catch_unwind(|| {
-        pgstrata_codegen::generate("migrations", root, Default::default())
+        let generated = pgstrata_codegen::generate("migrations", root, Default::default());
+        let linted = pgstrata_codegen::lint::lint_dir(
+            &root.join("migrations"),
+            "migrations",
+            pgstrata_codegen::lint::Options { reversible: true },
+        );
+        (generated, linted)
     });
     match result {
         Err(p) => {
@@ -265,8 +271,11 @@ pub fn run_dir(root: &Path) -> Outcome {
                 .unwrap_or_default();
             Outcome::Finding(format!("panic: {msg}"))
         }
-        Ok(generated) => {
+        Ok((generated, linted)) => {
             let mut errors = Vec::new();
+            if let Err(e) = &linted {
+                errors.extend(e.iter().cloned());
+            }
             let outcome = match generated {
                 Ok(_) => Outcome::Generated,
                 Err(e) => {

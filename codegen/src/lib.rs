@@ -21,6 +21,7 @@ pub mod migration;
 pub mod naming;
 pub mod opaque;
 pub mod pgtype;
+pub mod query;
 pub mod replay;
 pub mod source;
 pub mod split;

@@ -10,6 +10,7 @@ mod fuzz;
 mod killpoints;
 mod model;
 mod pgbouncer;
+mod queries;
 mod rollback;
 mod snapshot;
 mod support;

@@ -1,0 +1,303 @@
+//! Query files: `-- name: messages_for_session :many` introduces a query, named
+//! parameters (`:session_id`) become `$1`, `$2`... in order of first use.
+
+use crate::diag::{Diagnostic, Errors};
+
+/// What a query's function returns.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ResultKind {
+    /// Every row (`Vec`).
+    Many,
+    /// Exactly one row (an error when there is none; more than one is not checked).
+    One,
+    /// At most one row (`Option`).
+    Opt,
+    /// Nothing: the statement returns no rows.
+    Exec,
+    /// The number of rows affected.
+    Rows,
+}
+
+/// One query of a file.
+#[derive(Clone, Debug)]
+pub struct QueryDef {
+    /// Its name (a Rust identifier).
+    pub name: String,
+    /// What it returns.
+    pub kind: ResultKind,
+    /// Comment lines after the `-- name:` line: its documentation.
+    pub doc: Vec<String>,
+    /// The SQL, with `$n` parameters.
+    pub sql: String,
+    /// Parameter names, in `$n` order (`p1`, `p2`... for `$n` queries).
+    pub params: Vec<String>,
+    /// The file, as shown in messages.
+    pub file: String,
+    /// The original text of the file.
+    pub text: String,
+    /// Byte offset of the SQL in the file.
+    pub start: usize,
+    /// Where named parameters were replaced: (offset in `sql`, bytes removed).
+    replaced: Vec<(usize, isize)>,
+}
+
+impl QueryDef {
+    /// A problem at byte `offset` of [`QueryDef::sql`], placed in the file.
+    pub fn diagnostic(&self, offset: Option<usize>, message: impl Into<String>) -> Diagnostic {
+        let original = offset.map_or(self.start, |o| {
+            let shift: isize = self
+                .replaced
+                .iter()
+                .filter(|(at, _)| *at < o)
+                .map(|(_, d)| *d)
+                .sum();
+            (self.start as isize + o as isize + shift).max(0) as usize
+        });
+        Diagnostic::at(&self.file, &self.text, 1, original, message)
+    }
+}
+
+/// Reads the queries of a file.
+///
+/// # Errors
+/// A query without a name line, a bad result kind or name, two statements under one
+/// name, a name used twice, or `$n` and `:name` parameters mixed.
+pub fn parse_file(file: &str, text: &str) -> Result<Vec<QueryDef>, Errors> {
+    let mut errors = Errors::default();
+    let mut out: Vec<QueryDef> = Vec::new();
+    // Sections start at `-- name:` lines.
+    let mut starts: Vec<(usize, usize)> = Vec::new(); // (line start, body start)
+    let mut offset = 0;
+    for line in text.split_inclusive('\n') {
+        if line.trim_start().starts_with("-- name:") {
+            starts.push((offset, offset + line.len()));
+        }
+        offset += line.len();
+    }
+    if let Ok(split) = crate::split::split(&text[..starts.first().map_or(text.len(), |s| s.0)]) {
+        if let Some(s) = split.statements.first() {
+            errors.push(
+                Diagnostic::at(
+                    file,
+                    text,
+                    1,
+                    s.span.start as usize,
+                    "SQL before the first `-- name:` line",
+                )
+                .help("start each query with `-- name: <name> :many|:one|:opt|:exec|:rows`"),
+            );
+        }
+    }
+    for (i, &(line_start, body_start)) in starts.iter().enumerate() {
+        let end = starts.get(i + 1).map_or(text.len(), |s| s.0);
+        let header = text[line_start..body_start].trim();
+        let rest = header.trim_start_matches("-- name:").trim();
+        let mut words = rest.split_whitespace();
+        let name = words.next().unwrap_or_default().to_string();
+        let kind = match words.next() {
+            Some(":many") => ResultKind::Many,
+            Some(":one") => ResultKind::One,
+            Some(":opt") => ResultKind::Opt,
+            Some(":exec") => ResultKind::Exec,
+            Some(":rows") => ResultKind::Rows,
+            other => {
+                errors.push(
+                    Diagnostic::at(
+                        file,
+                        text,
+                        1,
+                        line_start,
+                        format!("query {name:?} has no result kind (found {other:?})"),
+                    )
+                    .help("end the line with :many, :one, :opt, :exec or :rows"),
+                );
+                continue;
+            }
+        };
+        if syn::parse_str::<syn::Ident>(&name).is_err() || name.starts_with("r#") {
+            errors.push(
+                Diagnostic::at(
+                    file,
+                    text,
+                    1,
+                    line_start,
+                    format!("query name {name:?} is not a Rust identifier"),
+                )
+                .help("name queries in snake_case: messages_for_session"),
+            );
+            continue;
+        }
+        if out.iter().any(|q| q.name == name) {
+            errors.push(
+                Diagnostic::at(
+                    file,
+                    text,
+                    1,
+                    line_start,
+                    format!("query {name} is defined twice"),
+                )
+                .help("give each query its own name"),
+            );
+            continue;
+        }
+        let body = &text[body_start..end];
+        let split = match crate::split::split(body) {
+            Ok(s) => s,
+            Err(e) => {
+                errors.push(
+                    Diagnostic::at(file, text, 1, body_start + e.offset, e.message).help(e.help),
+                );
+                continue;
+            }
+        };
+        let [stmt] = split.statements.as_slice() else {
+            let what = if split.statements.is_empty() {
+                "no statement"
+            } else {
+                "more than one statement"
+            };
+            errors.push(
+                Diagnostic::at(
+                    file,
+                    text,
+                    1,
+                    line_start,
+                    format!("query {name} has {what}"),
+                )
+                .help("put exactly one SQL statement under each `-- name:` line"),
+            );
+            continue;
+        };
+        let doc: Vec<String> = body[..stmt.span.start as usize]
+            .lines()
+            .filter_map(|l| l.trim().strip_prefix("--"))
+            .map(|l| l.trim().to_string())
+            .collect();
+        let start = body_start + stmt.span.start as usize;
+        let raw = &body[stmt.span.range()];
+        match named(raw) {
+            Ok((sql, params, replaced)) => out.push(QueryDef {
+                name,
+                kind,
+                doc,
+                sql,
+                params,
+                file: file.to_string(),
+                text: text.to_string(),
+                start,
+                replaced,
+            }),
+            Err((at, message)) => errors.push(
+                Diagnostic::at(file, text, 1, start + at, message)
+                    .help("use either $1, $2 ... or :name parameters in one query"),
+            ),
+        }
+    }
+    errors.finish(out)
+}
+
+/// Replaces `:name` parameters (outside strings, comments and `::` casts) by `$n`.
+#[allow(clippy::type_complexity)]
+fn named(sql: &str) -> Result<(String, Vec<String>, Vec<(usize, isize)>), (usize, String)> {
+    let b = sql.as_bytes();
+    let mut out = String::with_capacity(sql.len());
+    let mut names: Vec<String> = Vec::new();
+    let mut replaced = Vec::new();
+    let mut dollar = false;
+    let mut i = 0;
+    let mut last = 0;
+    while i < b.len() {
+        match b[i] {
+            b'\'' | b'"' => {
+                let q = b[i];
+                i += 1;
+                while i < b.len() && b[i] != q {
+                    i += 1;
+                }
+                i += 1;
+            }
+            b'-' if b.get(i + 1) == Some(&b'-') => {
+                while i < b.len() && b[i] != b'\n' {
+                    i += 1;
+                }
+            }
+            b'$' if b.get(i + 1).is_some_and(u8::is_ascii_digit) => {
+                dollar = true;
+                i += 1;
+            }
+            b':' if b.get(i + 1) == Some(&b':') => i += 2,
+            b':' if i > 0 && b[i - 1] == b':' => i += 1,
+            b':' if b
+                .get(i + 1)
+                .is_some_and(|c| c.is_ascii_alphabetic() || *c == b'_') =>
+            {
+                let mut j = i + 1;
+                while j < b.len() && (b[j].is_ascii_alphanumeric() || b[j] == b'_') {
+                    j += 1;
+                }
+                let name = sql[i + 1..j].to_string();
+                let n = match names.iter().position(|x| *x == name) {
+                    Some(p) => p + 1,
+                    None => {
+                        names.push(name);
+                        names.len()
+                    }
+                };
+                out.push_str(&sql[last..i]);
+                let placeholder = format!("${n}");
+                replaced.push((out.len(), (j - i) as isize - placeholder.len() as isize));
+                out.push_str(&placeholder);
+                last = j;
+                i = j;
+            }
+            _ => i += 1,
+        }
+    }
+    out.push_str(&sql[last..]);
+    if dollar && !names.is_empty() {
+        return Err((0, "this query mixes $n and :name parameters".to_string()));
+    }
+    if names.is_empty() {
+        let max = (1..=99).filter(|n| {
+            let needle = format!("${n}");
+            out.match_indices(&needle)
+                .any(|(i, _)| !out[i + needle.len()..].starts_with(|c: char| c.is_ascii_digit()))
+        });
+        names = max.map(|n| format!("p{n}")).collect();
+    }
+    Ok((out, names, replaced))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_become_numbers() {
+        let (sql, names, _) =
+            named("SELECT * FROM t WHERE a = :a AND b = :b::int AND c = :a AND d = 'x:y'").unwrap();
+        assert_eq!(
+            sql,
+            "SELECT * FROM t WHERE a = $1 AND b = $2::int AND c = $1 AND d = 'x:y'"
+        );
+        assert_eq!(names, ["a", "b"]);
+        assert!(named("SELECT :a, $1").is_err());
+    }
+
+    #[test]
+    fn files_hold_named_queries() {
+        let text = "-- name: one_user :one\n-- The user.\nSELECT 1 WHERE :id = 1;\n\n-- name: all :many\nSELECT 2;\n";
+        let q = parse_file("q.sql", text).unwrap();
+        assert_eq!(q.len(), 2);
+        assert_eq!(
+            (q[0].name.as_str(), q[0].kind),
+            ("one_user", ResultKind::One)
+        );
+        assert_eq!(q[0].doc, ["The user."]);
+        assert_eq!(q[0].sql, "SELECT 1 WHERE $1 = 1");
+        let d = q[0].diagnostic(Some(15), "here");
+        assert_eq!((d.line, d.column), (3, 16));
+        assert!(parse_file("q.sql", "-- name: x\nSELECT 1;").is_err());
+        assert!(parse_file("q.sql", "-- name: x :many\nSELECT 1; SELECT 2;").is_err());
+    }
+}

@@ -389,14 +389,19 @@ impl Engine<'_> {
                 E::known(t("boolean"), false, Some("exists"))
             }
             Expr::Subquery(q) => {
-                let cols = self.query(q, Some(scope))?;
+                let outer_grouped = std::mem::replace(&mut self.grouped, false);
+                let cols = self.query(q, Some(scope));
+                self.grouped = outer_grouped;
+                let cols = cols?;
                 let [c] = cols.as_slice() else {
                     return Err(QueryError::new(format!(
                         "a subquery used as a value must return one column, not {}",
                         cols.len()
                     )));
                 };
-                E::new(c.ty.clone(), true, Some(&c.name))
+                // An aggregate without GROUP BY always returns one row; any other
+                // subquery may return none, which is NULL.
+                E::new(c.ty.clone(), c.nullable || !one_row(q), Some(&c.name))
             }
             Expr::Array(a) => {
                 let mut ty = Ty::Null;
@@ -879,7 +884,8 @@ impl Engine<'_> {
                 self.expr(&o.expr, scope)?;
             }
         }
-        super::functions::call(self, &name, &args, &exprs, windowed).map(|mut v| {
+        let filtered = f.filter.is_some();
+        super::functions::call(self, &name, &args, &exprs, windowed, filtered).map(|mut v| {
             if v.name.is_none() {
                 v.name = Some(name.clone());
             }
@@ -900,6 +906,49 @@ impl Engine<'_> {
     pub(super) fn want(&mut self, v: &E, ty: &ColumnType, at: &Expr) -> Result<(), QueryError> {
         self.expect(v, ty, Ctx::Exact, at)
     }
+}
+
+/// Whether a query returns exactly one row: a SELECT of aggregates only, with no GROUP
+/// BY, HAVING, LIMIT or OFFSET.
+fn one_row(q: &sqlparser::ast::Query) -> bool {
+    use sqlparser::ast::{SelectItem, SetExpr};
+    const AGGREGATES: &[&str] = &[
+        "count",
+        "sum",
+        "avg",
+        "min",
+        "max",
+        "array_agg",
+        "json_agg",
+        "jsonb_agg",
+        "string_agg",
+        "bool_and",
+        "bool_or",
+        "every",
+    ];
+    fn aggregate(e: &Expr) -> bool {
+        match e {
+            Expr::Function(f) if f.over.is_none() => {
+                f.name.0.last().is_some_and(|p| {
+                    AGGREGATES.contains(&p.to_string().to_ascii_lowercase().as_str())
+                })
+            }
+            Expr::Nested(x) | Expr::Cast { expr: x, .. } => aggregate(x),
+            _ => false,
+        }
+    }
+    let SetExpr::Select(s) = q.body.as_ref() else {
+        return false;
+    };
+    q.limit_clause.is_none()
+        && q.fetch.is_none()
+        && s.having.is_none()
+        && matches!(&s.group_by, sqlparser::ast::GroupByExpr::Expressions(e, _) if e.is_empty())
+        && !s.projection.is_empty()
+        && s.projection.iter().all(|i| match i {
+            SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. } => aggregate(e),
+            _ => false,
+        })
 }
 
 /// An expression without its parentheses.

@@ -19,10 +19,15 @@ pub(super) fn call(
     args: &[E],
     exprs: &[Expr],
     windowed: bool,
+    filtered: bool,
 ) -> Result<E, QueryError> {
     let arg = |i: usize| args.get(i);
     let ty = |en: &Engine<'_>, i: usize| args.get(i).and_then(|a| en.arg_type(a));
     let any_null = nullable_any(args);
+    // An aggregate of a grouped query sees at least one row, unless FILTER drops them
+    // all; without GROUP BY it may see none and return NULL.
+    let agg_empty = !en.grouped || filtered || windowed;
+    let agg_null = agg_empty || any_null;
     let text_args = |en: &mut Engine<'_>, from: usize| -> Result<(), QueryError> {
         for (a, x) in args.iter().zip(exprs).skip(from) {
             en.want(a, &t("text"), x)?;
@@ -42,7 +47,7 @@ pub(super) fn call(
                 "bigint" | "numeric" => t("numeric"),
                 _ => a,
             };
-            known(out, true)
+            known(out, agg_null)
         }
         "avg" => {
             let a = first_known(en, name)?;
@@ -51,7 +56,7 @@ pub(super) fn call(
                 "real" | "double precision" => t("double precision"),
                 _ => a,
             };
-            known(out, true)
+            known(out, agg_null)
         }
         "min" | "max" => {
             let a = first_known(en, name)?;
@@ -59,23 +64,23 @@ pub(super) fn call(
                 "character varying" if !a.array => t("text"),
                 _ => a,
             };
-            known(out, true)
+            known(out, agg_null)
         }
         "array_agg" => {
             let a = first_known(en, name)?;
-            known(array_of(&a), true)
+            known(array_of(&a), agg_empty)
         }
-        "json_agg" | "json_object_agg" => known(t("json"), true),
-        "jsonb_agg" | "jsonb_object_agg" => known(t("jsonb"), true),
+        "json_agg" | "json_object_agg" => known(t("json"), agg_empty),
+        "jsonb_agg" | "jsonb_object_agg" => known(t("jsonb"), agg_empty),
         "string_agg" => {
             text_args(en, 0)?;
-            known(t("text"), true)
+            known(t("text"), agg_null)
         }
         "bool_and" | "bool_or" | "every" => {
             if let (Some(a), Some(x)) = (arg(0), exprs.first()) {
                 en.want(a, &t("boolean"), x)?;
             }
-            known(t("boolean"), true)
+            known(t("boolean"), agg_null)
         }
         // Window functions.
         "row_number" | "rank" | "dense_rank" | "ntile" if windowed => known(t("bigint"), false),
@@ -265,9 +270,8 @@ pub(super) fn call(
         | "json_extract_path_text"
         | "jsonb_pretty" => known(t("text"), true),
         // Arrays.
-        "array_length" | "cardinality" | "array_position" | "array_ndims" => {
-            known(t("integer"), true)
-        }
+        "cardinality" => known(t("integer"), any_null),
+        "array_length" | "array_position" | "array_ndims" => known(t("integer"), true),
         "array_append" | "array_prepend" | "array_cat" | "array_remove" => {
             let a = args
                 .iter()

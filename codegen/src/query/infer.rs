@@ -31,6 +31,9 @@ pub(super) struct Engine<'c> {
     pub params: Vec<Slot>,
     /// CTEs in view, innermost last.
     pub ctes: Vec<(String, Vec<Col>)>,
+    /// Whether the expressions being typed are those of a grouped SELECT (its list and
+    /// HAVING): an aggregate there sees at least one row of each group.
+    pub grouped: bool,
     sql: &'c str,
     lines: LineIndex,
 }
@@ -52,6 +55,7 @@ pub(super) fn describe(catalog: &Catalog, sql: &str) -> Result<Described, QueryE
         search_path: vec!["public".to_string()],
         params: Vec::new(),
         ctes: Vec::new(),
+        grouped: false,
         sql,
         lines: LineIndex::new(sql),
     };
@@ -335,8 +339,34 @@ impl<'c> Engine<'c> {
         }
         if let Some(w) = &s.selection {
             self.condition(w, &scope)?;
+            // A column the WHERE clause compares (with an operator that yields NULL on
+            // NULL) or tests IS NOT NULL is never NULL in the rows it lets through.
+            let mut facts = Vec::new();
+            not_null_facts(w, &mut facts);
+            for (q, c) in facts {
+                let hits: Vec<usize> = scope
+                    .rels
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, r)| {
+                        q.as_ref().is_none_or(|q| &r.name == q)
+                            && r.cols.iter().any(|x| x.name == c)
+                    })
+                    .map(|(i, _)| i)
+                    .collect();
+                if let [i] = hits.as_slice() {
+                    for col in scope.rels[*i].cols.iter_mut().filter(|x| x.name == c) {
+                        col.nullable = false;
+                    }
+                }
+            }
         }
-        let out = self.projection(&s.projection, &scope)?;
+        let grouped =
+            !matches!(&s.group_by, sqlparser::ast::GroupByExpr::Expressions(e, _) if e.is_empty());
+        let outer_grouped = std::mem::replace(&mut self.grouped, grouped);
+        let out = self.projection(&s.projection, &scope);
+        self.grouped = outer_grouped;
+        let out = out?;
         scope.outputs = out.clone();
         if let sqlparser::ast::GroupByExpr::Expressions(exprs, _) = &s.group_by {
             for e in exprs {
@@ -344,7 +374,10 @@ impl<'c> Engine<'c> {
             }
         }
         if let Some(h) = &s.having {
-            self.condition(h, &scope)?;
+            let outer_grouped = std::mem::replace(&mut self.grouped, true);
+            let r = self.condition(h, &scope);
+            self.grouped = outer_grouped;
+            r?;
         }
         if let Some(sqlparser::ast::Distinct::On(exprs)) = &s.distinct {
             for e in exprs {
@@ -532,7 +565,7 @@ impl<'c> Engine<'c> {
                     schema: table.schema.clone(),
                     name: table.name.clone(),
                 };
-                return Ok(Rel {
+                let mut rel = Rel {
                     name: n.clone(),
                     cols: table
                         .columns
@@ -544,7 +577,30 @@ impl<'c> Engine<'c> {
                             source: Some((q.clone(), c.name.clone())),
                         })
                         .collect(),
-                });
+                };
+                // A generated column is NULL only when its expression can be.
+                let generated: Vec<(usize, String)> = table
+                    .columns
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(i, c)| c.generated.clone().map(|g| (i, g)))
+                    .collect();
+                for (i, text) in generated {
+                    let Ok(e) = Parser::new(&PostgreSqlDialect {})
+                        .try_with_sql(&text)
+                        .and_then(|mut p| p.parse_expr())
+                    else {
+                        continue;
+                    };
+                    let scope = Scope {
+                        rels: vec![rel.clone()],
+                        ..Scope::default()
+                    };
+                    if let Ok(v) = self.expr(&e, &scope) {
+                        rel.cols[i].nullable = v.nullable;
+                    }
+                }
+                return Ok(rel);
             }
             if let Some(view) = self
                 .catalog
@@ -916,5 +972,88 @@ impl<'c> Engine<'c> {
             self.condition(w, &scope)?;
         }
         self.returning(d.returning.as_ref(), &scope)
+    }
+}
+
+/// Columns that a WHERE clause makes non-NULL in the rows it keeps: those tested IS NOT
+/// NULL, or compared by an operator that yields NULL (so: false) on NULL, in its
+/// top-level AND conjuncts. Each is (qualifier, column).
+fn not_null_facts(e: &sqlparser::ast::Expr, out: &mut Vec<(Option<String>, String)>) {
+    use sqlparser::ast::{BinaryOperator as B, Expr};
+    fn column(e: &Expr) -> Option<(Option<String>, String)> {
+        match e {
+            Expr::Identifier(i) => Some((None, fold(i))),
+            Expr::CompoundIdentifier(ids) => match ids.as_slice() {
+                [.., q, c] => Some((Some(fold(q)), fold(c))),
+                _ => None,
+            },
+            Expr::Nested(inner) => column(inner),
+            Expr::Cast { expr, .. } => column(expr),
+            _ => None,
+        }
+    }
+    match e {
+        Expr::Nested(inner) => not_null_facts(inner, out),
+        Expr::BinaryOp {
+            left,
+            op: B::And,
+            right,
+        } => {
+            not_null_facts(left, out);
+            not_null_facts(right, out);
+        }
+        Expr::IsNotNull(x) => out.extend(column(x)),
+        Expr::BinaryOp { left, op, right }
+            if matches!(
+                op,
+                B::Eq
+                    | B::NotEq
+                    | B::Lt
+                    | B::Gt
+                    | B::LtEq
+                    | B::GtEq
+                    | B::AtArrow
+                    | B::ArrowAt
+                    | B::Question
+                    | B::QuestionAnd
+                    | B::QuestionPipe
+                    | B::AtAt
+                    | B::PGRegexMatch
+                    | B::PGRegexIMatch
+                    | B::PGLikeMatch
+                    | B::PGILikeMatch
+            ) =>
+        {
+            out.extend(column(left));
+            out.extend(column(right));
+        }
+        Expr::Like {
+            expr,
+            negated: false,
+            ..
+        }
+        | Expr::ILike {
+            expr,
+            negated: false,
+            ..
+        } => out.extend(column(expr)),
+        Expr::InList {
+            expr,
+            negated: false,
+            ..
+        }
+        | Expr::InSubquery {
+            expr,
+            negated: false,
+            ..
+        } => out.extend(column(expr)),
+        Expr::Between {
+            expr,
+            negated: false,
+            ..
+        } => out.extend(column(expr)),
+        Expr::AnyOp { left, .. } => out.extend(column(left)),
+        Expr::IsTrue(x) => out.extend(column(x)),
+        _ => {}
     }
 }

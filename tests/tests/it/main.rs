@@ -9,6 +9,7 @@ mod failures;
 mod fuzz;
 mod killpoints;
 mod model;
+mod nullability;
 mod pgbouncer;
 mod queries;
 mod rollback;

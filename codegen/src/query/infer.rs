@@ -1003,27 +1003,27 @@ fn not_null_facts(e: &sqlparser::ast::Expr, out: &mut Vec<(Option<String>, Strin
             not_null_facts(right, out);
         }
         Expr::IsNotNull(x) => out.extend(column(x)),
-        Expr::BinaryOp { left, op, right }
-            if matches!(
-                op,
+        Expr::BinaryOp {
+            left,
+            op:
                 B::Eq
-                    | B::NotEq
-                    | B::Lt
-                    | B::Gt
-                    | B::LtEq
-                    | B::GtEq
-                    | B::AtArrow
-                    | B::ArrowAt
-                    | B::Question
-                    | B::QuestionAnd
-                    | B::QuestionPipe
-                    | B::AtAt
-                    | B::PGRegexMatch
-                    | B::PGRegexIMatch
-                    | B::PGLikeMatch
-                    | B::PGILikeMatch
-            ) =>
-        {
+                | B::NotEq
+                | B::Lt
+                | B::Gt
+                | B::LtEq
+                | B::GtEq
+                | B::AtArrow
+                | B::ArrowAt
+                | B::Question
+                | B::QuestionAnd
+                | B::QuestionPipe
+                | B::AtAt
+                | B::PGRegexMatch
+                | B::PGRegexIMatch
+                | B::PGLikeMatch
+                | B::PGILikeMatch,
+            right,
+        } => {
             out.extend(column(left));
             out.extend(column(right));
         }

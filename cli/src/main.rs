@@ -210,6 +210,9 @@ enum Command {
         /// The folder holding pgstrata.toml (default: the migrations folder's parent).
         #[arg(long)]
         config_dir: Option<PathBuf>,
+        /// A folder of query files to generate typed functions for.
+        #[arg(long)]
+        queries: Option<PathBuf>,
     },
 }
 
@@ -350,8 +353,16 @@ fn run(command: Command) -> Result<u8, String> {
             }
             Ok(0)
         }
-        Command::Generate { dir, config_dir } => {
-            show::out(&show::generate(&dir, config_dir.as_deref())?)?;
+        Command::Generate {
+            dir,
+            config_dir,
+            queries,
+        } => {
+            show::out(&show::generate(
+                &dir,
+                config_dir.as_deref(),
+                queries.as_deref(),
+            )?)?;
             Ok(0)
         }
     }

@@ -82,7 +82,11 @@ pub fn schema_text(c: &pgstrata_core::catalog::Catalog) -> String {
 /// The Rust code `embed_migrations!` generates for `dir`, with paths relative to the
 /// folder holding pgstrata.toml, as in a crate, so the output does not depend on where
 /// it was generated.
-pub fn generate(dir: &Path, config_dir: Option<&Path>) -> Result<String, String> {
+pub fn generate(
+    dir: &Path,
+    config_dir: Option<&Path>,
+    queries: Option<&Path>,
+) -> Result<String, String> {
     let absolute = std::fs::canonicalize(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let base = match config_dir {
         Some(c) => std::fs::canonicalize(c).map_err(|e| format!("{}: {e}", c.display()))?,
@@ -94,5 +98,16 @@ pub fn generate(dir: &Path, config_dir: Option<&Path>) -> Result<String, String>
         |_| absolute.display().to_string(),
         |p| p.display().to_string(),
     );
-    pgstrata_codegen::generate(&shown, &base, Default::default()).map_err(|e| e.to_string())
+    let queries = match queries {
+        Some(q) => {
+            let absolute = std::fs::canonicalize(q).map_err(|e| format!("{}: {e}", q.display()))?;
+            Some(absolute.strip_prefix(&base).map_or_else(
+                |_| absolute.display().to_string(),
+                |p| p.display().to_string(),
+            ))
+        }
+        None => None,
+    };
+    pgstrata_codegen::generate_with(&shown, &base, Default::default(), queries.as_deref())
+        .map_err(|e| e.to_string())
 }

@@ -28,6 +28,7 @@ pub struct Builder {
     dir: String,
     out_file: String,
     features: crate::types::Features,
+    queries: Option<String>,
 }
 
 /// Why [`Builder::emit`] failed.
@@ -62,6 +63,16 @@ impl Builder {
             dir: dir.into(),
             out_file: "pgstrata_migrations.rs".to_string(),
             features: crate::types::Features::default(),
+            queries: None,
+        }
+    }
+
+    /// A folder of query files (relative to `Cargo.toml`) whose typed functions go in
+    /// the generated `queries` module.
+    pub fn queries(self, dir: impl Into<String>) -> Builder {
+        Builder {
+            queries: Some(dir.into()),
+            ..self
         }
     }
 
@@ -100,12 +111,31 @@ impl Builder {
             "cargo:rerun-if-changed={}",
             manifest.join(crate::config::FILE).display()
         );
+        if let Some(q) = &self.queries {
+            watch(&manifest.join(q));
+        }
         let code =
-            crate::generate(&self.dir, &manifest, self.features).map_err(BuildError::Migrations)?;
+            crate::generate_with(&self.dir, &manifest, self.features, self.queries.as_deref())
+                .map_err(BuildError::Migrations)?;
         let out = PathBuf::from(std::env::var_os("OUT_DIR").ok_or(BuildError::Env("OUT_DIR"))?)
             .join(&self.out_file);
         std::fs::write(&out, code).map_err(|e| BuildError::Io(out.clone(), e))?;
         Ok(out)
+    }
+
+    /// Writes the schema model into `OUT_DIR` for `query!` and `query_as!` (and prints
+    /// the `rerun-if-changed` lines): they read it there instead of replaying the
+    /// migrations at every call site.
+    ///
+    /// # Errors
+    /// The migrations have problems, or the file cannot be written.
+    pub fn catalog(&self) -> Result<PathBuf, BuildError> {
+        let manifest = self.manifest_dir()?;
+        let dir = manifest.join(&self.dir);
+        watch(&dir);
+        let out = PathBuf::from(std::env::var_os("OUT_DIR").ok_or(BuildError::Env("OUT_DIR"))?);
+        crate::inline::write_catalog(&dir, &self.dir, &out)
+            .map_err(|e| BuildError::Migrations(crate::diag::Diagnostic::file(&self.dir, e).into()))
     }
 
     /// Lints the migrations (with the `[lint]` section of `pgstrata.toml`) and prints

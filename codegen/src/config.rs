@@ -60,6 +60,21 @@ pub struct Config {
     /// The lints.
     #[serde(default)]
     pub lint: LintConfig,
+    /// `query!` and `query_as!`.
+    #[serde(default)]
+    pub queries: QueriesConfig,
+}
+
+/// `[queries]`: how `query!` names the generated types it uses.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QueriesConfig {
+    /// The path of the module `embed_migrations!` expands in, plus `::schema`
+    /// (`"crate::db::schema"`), so that generated enums in `query!` results are named
+    /// from anywhere. Without it they are named bare, and the call site needs
+    /// `use crate::db::schema::*`.
+    #[serde(default)]
+    pub schema: Option<String>,
 }
 
 /// `[lint]`: which rules apply, how severe they are, and whether the build fails.
@@ -119,7 +134,7 @@ impl Config {
             let offset = e.span().map_or(0, |s| s.start);
             let mut d = Diagnostic::at(FILE, text, 1, offset, e.message().to_string());
             d.help = Some(
-                "known keys: datetime = \"chrono\" | \"time\", [types], [columns], [names], [lint] (allow, deny_in_build, [lint.severity])".into(),
+                "known keys: datetime = \"chrono\" | \"time\", [types], [columns], [names], [lint] (allow, deny_in_build, [lint.severity]), [queries] (schema)".into(),
             );
             d
         })

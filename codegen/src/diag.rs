@@ -102,6 +102,17 @@ impl fmt::Display for Diagnostic {
             (l, 0) => write!(f, "{}:{l}: {}", self.file, self.message)?,
             (l, c) => write!(f, "{}:{l}:{c}: {}", self.file, self.message)?,
         }
+        self.excerpt(f)
+    }
+}
+
+impl Diagnostic {
+    /// The source line with a caret under the column, and the help: everything after
+    /// the first line of the message.
+    ///
+    /// # Errors
+    /// Only the formatter's.
+    pub fn excerpt(&self, f: &mut impl fmt::Write) -> fmt::Result {
         if let Some(src) = &self.source_line {
             let num = self.line.to_string();
             let pad = " ".repeat(num.len());

@@ -16,6 +16,7 @@
 pub mod config;
 pub mod diag;
 pub mod emit;
+pub mod inline;
 pub mod lint;
 pub mod migration;
 pub mod naming;
@@ -83,19 +84,22 @@ pub fn expand(
     manifest_dir: &Path,
     features: types::Features,
 ) -> Result<TokenStream, Errors> {
-    expand_with(dir, manifest_dir, features, None)
+    expand_with(dir, manifest_dir, features, None, None)
 }
 
 /// [`expand`] with a config file other than `pgstrata.toml` beside `Cargo.toml`
-/// (`config`, relative to `manifest_dir`; it must exist).
+/// (`config`, relative to `manifest_dir`; it must exist), and a folder of query files
+/// (`queries`, relative to `manifest_dir`) whose typed functions go in a `queries`
+/// module.
 ///
 /// # Errors
-/// As [`expand`], and a missing config file.
+/// As [`expand`], a missing config file, and queries that do not check.
 pub fn expand_with(
     dir: &str,
     manifest_dir: &Path,
     features: types::Features,
     config: Option<&str>,
+    queries: Option<&str>,
 ) -> Result<TokenStream, Errors> {
     let path = manifest_dir.join(dir);
     let (config, config_path) = match config {
@@ -121,14 +125,24 @@ pub fn expand_with(
             catalog: &catalog,
             config: &config,
             features,
+            root: None,
         };
-        match emit::schema::schema_module(&catalog, &map, dir) {
-            Ok(t) => Some(t),
+        let mut tokens = match emit::schema::schema_module(&catalog, &map, dir) {
+            Ok(t) => t,
             Err(e) => {
                 errors.0.extend(e.0);
-                None
+                return None;
+            }
+        };
+        if let Some(q) = queries {
+            let found = emit::queries::read_dir(&manifest_dir.join(q), q)
+                .and_then(|files| emit::queries::queries_module(&catalog, &map, &files));
+            match found {
+                Ok(t) => tokens.extend(t),
+                Err(e) => errors.0.extend(e.0),
             }
         }
+        Some(tokens)
     });
     // Lints stay quiet in the macro unless the project asks for them to fail the build.
     if config.lint.deny_in_build && errors.is_empty() {
@@ -163,7 +177,20 @@ pub fn generate(
     manifest_dir: &Path,
     features: types::Features,
 ) -> Result<String, Errors> {
-    let tokens = expand(dir, manifest_dir, features)?;
+    generate_with(dir, manifest_dir, features, None)
+}
+
+/// [`generate`] with a folder of query files (relative to `manifest_dir`).
+///
+/// # Errors
+/// As [`generate`], and queries that do not check.
+pub fn generate_with(
+    dir: &str,
+    manifest_dir: &Path,
+    features: types::Features,
+    queries: Option<&str>,
+) -> Result<String, Errors> {
+    let tokens = expand_with(dir, manifest_dir, features, None, queries)?;
     let file = syn::parse2::<syn::File>(tokens).map_err(|e| {
         Diagnostic::file(
             dir,

@@ -69,6 +69,9 @@ pub struct TypeMap<'a> {
     pub config: &'a Config,
     /// Available type crates.
     pub features: Features,
+    /// The path to the generated `schema` module, for code outside it (queries);
+    /// `None` inside it, where generated types are named relative to each other.
+    pub root: Option<TokenStream>,
 }
 
 /// Where a generated type lives: the schema module (`None` for `public`).
@@ -153,7 +156,15 @@ impl TypeMap<'_> {
                     .iter()
                     .any(|d| &d.schema == schema && d.name == ty.name)
             {
-                return Mapped::Rust(relative(from, &to, &naming::type_name(&ty.name)));
+                let item = naming::ident(&naming::type_name(&ty.name));
+                return Mapped::Rust(match (&self.root, &to) {
+                    (Some(root), Some(m)) => {
+                        let m = naming::ident(m);
+                        quote!(#root::#m::#item)
+                    }
+                    (Some(root), None) => quote!(#root::#item),
+                    (None, _) => relative(from, &to, &naming::type_name(&ty.name)),
+                });
             }
             if ty.name == "citext" {
                 return Mapped::Rust(quote!(::std::string::String));

@@ -17,12 +17,32 @@
 #[doc = include_str!("embed_migrations.md")]
 pub use pgstrata_macros::embed_migrations;
 
+/// A query checked at compile time, with no database, against the schema the
+/// migrations build: `query!("SELECT id, name FROM users WHERE id = $1", id)`.
+///
+/// Returns a [`Query`]; run it with `fetch_all`, `fetch_one`, `fetch_optional` or
+/// `execute` (and their `_blocking` twins). Its rows are a struct with one field per
+/// result column, typed (`Option` where the column can be NULL). Each argument is
+/// checked against its parameter's type. Needs the schema model in `OUT_DIR`: a build
+/// script calling `pgstrata_codegen::Builder::new("migrations").catalog()`.
+/// Generated enums in results are named as `pgstrata.toml`'s `[queries] schema` says,
+/// or bare (bring them in with `use db::schema::*`).
+pub use pgstrata_macros::query;
+
+/// [`query!`] reading rows into a struct of yours, field by field: a missing field, an
+/// extra one or a field of another type is a compile error.
+/// `query_as!(User, "SELECT id, name FROM users")`.
+pub use pgstrata_macros::query_as;
+
 pub use pgstrata_runtime::{
     AppliedMigration, Error, ErrorKind, Migration, Migrations, Report, Runner, SchemaCheck,
     StatementInfo, UnknownMigration, DEFAULT_TABLE,
 };
 
+mod query;
 mod sql;
+
+pub use query::{Param, Query, QueryArgs};
 
 pub use pgstrata_core::catalog;
 pub use pgstrata_runtime::introspect;
@@ -91,14 +111,50 @@ pub trait Insertable: Sync {
     )>;
 }
 
+/// Expands its input when pgstrata is built with its `blocking` feature (generated code
+/// uses it for the `_blocking` twin of each query, so the twin exists exactly when the
+/// `postgres` client does).
+#[cfg(feature = "blocking")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __pgstrata_blocking {
+    ($($t:tt)*) => { $($t)* };
+}
+
+/// Expands its input when pgstrata is built with its `blocking` feature.
+#[cfg(not(feature = "blocking"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __pgstrata_blocking {
+    ($($t:tt)*) => {};
+}
+
+/// `Param` impls for a generated type, so `query!` accepts it as an argument.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __pgstrata_param {
+    ($t:ty) => {
+        impl ::pgstrata::Param<$t> for $t {}
+        impl ::pgstrata::Param<$t> for &$t {}
+        impl ::pgstrata::Param<::core::option::Option<$t>> for $t {}
+        impl ::pgstrata::Param<::core::option::Option<$t>> for &$t {}
+    };
+}
+
 /// What generated code refers to. Not a stable API.
 #[doc(hidden)]
 pub mod __private {
+    #[cfg(feature = "blocking")]
+    pub use crate::query::blocking;
+    pub use crate::query::{check, exec, many, maybe, one, rows, Args, Decode};
     pub use crate::sql::*;
     pub use pgstrata_core::catalog::{Shape, ShapeColumn, ShapeEnum, ShapeTable};
     pub use pgstrata_core::{Migration, MigrationParts, NoTransactionReason, Span, Transaction};
+    #[cfg(feature = "blocking")]
+    pub use postgres::GenericClient as BlockingClient;
     pub use postgres_types::private::BytesMut;
     pub use postgres_types::{to_sql_checked, FromSql, IsNull, ToSql, Type};
+    pub use tokio_postgres::Statement;
     pub use tokio_postgres::{Error as PgError, GenericClient, Row};
 
     /// Inserts a generated insert struct and reads the row back. One generic function

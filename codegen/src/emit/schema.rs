@@ -92,6 +92,7 @@ pub fn schema_module(
             });
             continue;
         }
+        m.items.push(quote!(::pgstrata::__pgstrata_param!(#ident);));
         let accepts = quote! {
             #[inline]
             fn accepts(ty: &#p::Type) -> bool {
@@ -170,6 +171,7 @@ pub fn schema_module(
             ),
             d.comment.as_deref(),
         );
+        m.items.push(quote!(::pgstrata::__pgstrata_param!(#ident);));
         m.items.push(quote! {
             #(#doc)*
             #[derive(Debug, Clone, PartialEq)]
@@ -253,6 +255,7 @@ pub fn schema_module(
         };
         let to_accepts = accepts(quote!(#p::ToSql));
         let from_accepts = accepts(quote!(#p::FromSql<'_>));
+        m.items.push(quote!(::pgstrata::__pgstrata_param!(#ident);));
         m.items.push(quote! {
             #(#doc)*
             #[derive(Debug, Clone, PartialEq)]

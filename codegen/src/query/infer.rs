@@ -451,6 +451,7 @@ impl<'c> Engine<'c> {
                     None => self.relation(name)?,
                 };
                 if let Some(alias) = alias {
+                    scalar_alias(&mut rel, alias);
                     rel.name = fold(&alias.name);
                     for (c, n) in rel.cols.iter_mut().zip(&alias.columns) {
                         c.name = fold(&n.name);
@@ -509,6 +510,7 @@ impl<'c> Engine<'c> {
                     cols,
                 };
                 if let Some(alias) = alias {
+                    scalar_alias(&mut rel, alias);
                     rel.name = fold(&alias.name);
                     for (c, n) in rel.cols.iter_mut().zip(&alias.columns) {
                         c.name = fold(&n.name);
@@ -729,6 +731,8 @@ impl<'c> Engine<'c> {
     }
 
     /// A set-returning function in FROM: `unnest($1::int[])`, `generate_series(1, 10)`.
+    /// Its relation is named after the function, as its one column is when the function
+    /// returns a plain value (see [`scalar_alias`]).
     fn table_function(
         &mut self,
         name: &ObjectName,
@@ -737,11 +741,28 @@ impl<'c> Engine<'c> {
     ) -> Result<Rel, QueryError> {
         let f = parts(name).pop().unwrap_or_default();
         let mut typed = Vec::new();
+        let mut exprs = Vec::new();
         for a in &args.args {
             if let sqlparser::ast::FunctionArg::Unnamed(sqlparser::ast::FunctionArgExpr::Expr(e)) =
                 a
             {
                 typed.push(self.expr(e, scope)?);
+                exprs.push(e);
+            }
+        }
+        if f == "generate_series" {
+            // generate_series(start, stop[, step]): start and stop share a type, which a
+            // parameter takes from the other; the step of a time series is an interval.
+            let known = typed.iter().take(2).find_map(|v| self.arg_type(v));
+            if let Some(k) = known {
+                let step = if k.name.starts_with("timestamp") {
+                    t("interval")
+                } else {
+                    k.clone()
+                };
+                for (i, (v, e)) in typed.iter().zip(&exprs).enumerate().take(3) {
+                    self.want(v, if i < 2 { &k } else { &step }, e)?;
+                }
             }
         }
         let first = typed.first().and_then(|v| self.arg_type(v));
@@ -753,7 +774,11 @@ impl<'c> Engine<'c> {
         };
         let cols = match (f.as_str(), first) {
             ("unnest", Some(a)) => vec![col("unnest", super::types::element(&a))],
-            ("generate_series", Some(a)) => vec![col("generate_series", a)],
+            // NULL bounds give no rows rather than NULL values.
+            ("generate_series", Some(a)) => vec![Col {
+                nullable: false,
+                ..col("generate_series", a)
+            }],
             ("jsonb_array_elements", _) => vec![col("value", t("jsonb"))],
             ("json_array_elements", _) => vec![col("value", t("json"))],
             ("jsonb_array_elements_text" | "json_array_elements_text", _) => {
@@ -1055,5 +1080,16 @@ fn not_null_facts(e: &sqlparser::ast::Expr, out: &mut Vec<(Option<String>, Strin
         Expr::AnyOp { left, .. } => out.extend(column(left)),
         Expr::IsTrue(x) => out.extend(column(x)),
         _ => {}
+    }
+}
+
+/// `FROM generate_series(1, 3) g` names the column `g` too: a function returning a plain
+/// value (its one column named after the function, not an OUT parameter) takes the
+/// table alias as its column's name when no column aliases are given.
+fn scalar_alias(rel: &mut Rel, alias: &sqlparser::ast::TableAlias) {
+    if let [only] = rel.cols.as_mut_slice() {
+        if alias.columns.is_empty() && only.name == rel.name {
+            only.name = fold(&alias.name);
+        }
     }
 }

@@ -168,6 +168,71 @@ impl ColumnType {
         s
     }
 
+    /// Reads back what [`ColumnType::format`] printed. A quoted or qualified name is a
+    /// user type; a bare name is taken as built-in (see [`Catalog::resolve_spellings`]
+    /// for user types in `public` spelled bare).
+    pub fn parse(spelled: &str) -> ColumnType {
+        let (body, array) = match spelled.strip_suffix("[]") {
+            Some(b) => (b, true),
+            None => (spelled, false),
+        };
+        // Qualified or quoted: a user type.
+        let mut parts: Vec<String> = Vec::new();
+        let mut current = String::new();
+        let mut quoted = false;
+        let mut any_quote = false;
+        let mut chars = body.chars().peekable();
+        while let Some(c) = chars.next() {
+            match c {
+                '"' if quoted && chars.peek() == Some(&'"') => {
+                    chars.next();
+                    current.push('"');
+                }
+                '"' => {
+                    quoted = !quoted;
+                    any_quote = true;
+                }
+                '.' if !quoted => parts.push(std::mem::take(&mut current)),
+                c => current.push(c),
+            }
+        }
+        parts.push(current);
+        let is_name = |p: &str| !p.is_empty() && !p.contains(['(', ' ']);
+        if any_quote || (parts.len() == 2 && parts.iter().all(|p| is_name(p))) {
+            let name = parts.pop().unwrap_or_default();
+            return ColumnType {
+                schema: Some(parts.pop().unwrap_or_else(|| "public".to_string())),
+                name,
+                modifier: None,
+                array,
+            };
+        }
+        // Built-in, maybe with a modifier before the time zone words.
+        match (body.find('('), body.find(')')) {
+            (Some(open), Some(close)) if close > open => {
+                let head = body[..open].trim_end();
+                let tail = body[close + 1..].trim();
+                let name = if tail.is_empty() {
+                    head.to_string()
+                } else {
+                    format!("{head} {tail}")
+                };
+                ColumnType {
+                    schema: None,
+                    name,
+                    modifier: Some(body[open..=close].to_string()),
+                    array,
+                }
+            }
+            _ => ColumnType {
+                schema: None,
+                name: body.to_string(),
+                modifier: None,
+                array,
+            },
+        }
+    }
+
     /// The qualified name of a user-defined type.
     pub fn user_type(&self) -> Option<QualifiedName> {
         self.schema.as_ref().map(|s| QualifiedName {
@@ -216,9 +281,10 @@ fn ser_type<S: serde::Serializer>(t: &ColumnType, s: S) -> Result<S::Ok, S::Erro
 
 #[cfg(feature = "serde")]
 fn de_type<'de, D: serde::Deserializer<'de>>(d: D) -> Result<ColumnType, D::Error> {
-    // The JSON form carries the spelling only; reading it back keeps it as the name.
+    // The JSON form carries the spelling; `Catalog::resolve_spellings` finishes the job
+    // for user types in `public`, which are spelled without their schema.
     let s = String::deserialize(d)?;
-    Ok(ColumnType::builtin(&s))
+    Ok(ColumnType::parse(&s))
 }
 
 /// A named constraint over columns (primary key, unique).
@@ -395,6 +461,37 @@ impl Catalog {
         self.enums
             .iter()
             .find(|e| e.schema == schema && e.name == name)
+    }
+
+    /// After reading the JSON form back: a bare type name that is a user type of
+    /// `public` (an enum, domain or composite spelled without quotes) becomes one.
+    pub fn resolve_spellings(&mut self) {
+        let user: std::collections::BTreeSet<String> = self
+            .enums
+            .iter()
+            .map(|e| (&e.schema, &e.name))
+            .chain(self.domains.iter().map(|d| (&d.schema, &d.name)))
+            .chain(self.composites.iter().map(|c| (&c.schema, &c.name)))
+            .filter(|(s, _)| s.as_str() == "public")
+            .map(|(_, n)| n.clone())
+            .collect();
+        let fix = |t: &mut ColumnType| {
+            if t.schema.is_none() && t.modifier.is_none() && user.contains(&t.name) {
+                t.schema = Some("public".to_string());
+            }
+        };
+        for t in &mut self.tables {
+            t.columns.iter_mut().for_each(|c| fix(&mut c.ty));
+        }
+        for v in &mut self.views {
+            v.columns.iter_mut().flatten().for_each(|c| fix(&mut c.ty));
+        }
+        for c in &mut self.composites {
+            c.attributes.iter_mut().for_each(|a| fix(&mut a.ty));
+        }
+        for d in &mut self.domains {
+            fix(&mut d.ty);
+        }
     }
 }
 
@@ -624,5 +721,62 @@ mod tests {
         assert_eq!(u("public", "sort_type_enum"), "sort_type_enum");
         assert_eq!(u("billing", "plan_tier"), "billing.plan_tier");
         assert_eq!(u("public", "user"), "\"user\"");
+    }
+
+    #[test]
+    fn spellings_read_back() {
+        for (spelled, schema, name, modifier, array) in [
+            (
+                "timestamp(3) without time zone",
+                None,
+                "timestamp without time zone",
+                Some("(3)"),
+                false,
+            ),
+            (
+                "character varying(255)[]",
+                None,
+                "character varying",
+                Some("(255)"),
+                true,
+            ),
+            ("numeric(12,2)", None, "numeric", Some("(12,2)"), false),
+            ("text", None, "text", None, false),
+            (
+                "\"ChatMessageRole\"",
+                Some("public"),
+                "ChatMessageRole",
+                None,
+                false,
+            ),
+            (
+                "billing.plan_tier",
+                Some("billing"),
+                "plan_tier",
+                None,
+                false,
+            ),
+            (
+                "\"Odd.Schema\".\"x\"\"y\"",
+                Some("Odd.Schema"),
+                "x\"y",
+                None,
+                false,
+            ),
+            ("double precision", None, "double precision", None, false),
+        ] {
+            let t = ColumnType::parse(spelled);
+            assert_eq!(
+                (
+                    t.schema.as_deref(),
+                    t.name.as_str(),
+                    t.modifier.as_deref(),
+                    t.array
+                ),
+                (schema, name, modifier, array),
+                "{spelled}"
+            );
+            assert_eq!(t.format(), spelled);
+        }
     }
 }

@@ -6,12 +6,11 @@
 #![deny(warnings)]
 
 mod db {
-    pgstrata::embed_migrations!("../../migrations");
+    pgstrata::embed_migrations!("../../migrations", queries = "queries");
 }
 
-use db::schema::{
-    AgentChatMessage, AgentModuleType, ChatMessageRole, NewAgentChatMessage, NewAgentSession,
-};
+use db::queries;
+use db::schema::{AgentModuleType, ChatMessageRole};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -52,49 +51,53 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         again.already_applied
     );
 
-    // Typed rows: the structs and enums come from the migrations, checked by the compiler.
-    let session = NewAgentSession {
-        id: format!("s-{}", std::process::id()),
-        module_type: AgentModuleType::Planning,
-        module_session_id: "plan-42".into(),
-        current_agent: Some("planner".into()),
-        workflow_step: None,
-        status: None, // the column's default, ACTIVE
-        started_at: None,
-        last_activity_at: None,
-        ended_at: None,
-    }
-    .insert(&client)
+    // Every read and write goes through queries/chat.sql, checked against the
+    // migrations at build time: the functions, their arguments and rows are typed.
+    let id = format!("s-{}", std::process::id());
+    let session = queries::start_session(
+        &client,
+        &id,
+        AgentModuleType::Planning,
+        "plan-42",
+        Some("planner"),
+    )
     .await?;
     println!(
-        "session {} is {:?} since {}",
-        session.id, session.status, session.started_at
+        "session {} is {} since {}",
+        session.id,
+        session.status.label(),
+        session.started_at
     );
 
-    NewAgentChatMessage {
-        id: format!("m-{}", std::process::id()),
-        session_id: session.id.clone(),
-        role: ChatMessageRole::Assistant,
-        agent_id: session.current_agent.clone(),
-        content: "Here is the plan for your launch.".into(),
-        metadata: None,
-        created_at: None,
-    }
-    .insert(&client)
+    queries::add_message(
+        &client,
+        &format!("m-{}", std::process::id()),
+        &session.id,
+        ChatMessageRole::Assistant,
+        session.current_agent.as_deref(),
+        "Here is the plan for your launch.",
+        None,
+    )
     .await?;
 
-    // Full-text search over the generated tsvector column, read back as typed rows.
-    let sql = format!(
-        "SELECT {} FROM {} WHERE search @@ to_tsquery('simple', $1) AND role = $2",
-        AgentChatMessage::COLUMNS.join(", "),
-        AgentChatMessage::TABLE
-    );
-    for row in client
-        .query(sql.as_str(), &[&"plan", &ChatMessageRole::Assistant])
-        .await?
-    {
-        let m = AgentChatMessage::from_row(&row)?;
-        println!("found message: [{}] {}", m.role.label(), m.content);
+    // Full-text search over the generated tsvector column.
+    for m in queries::search_messages(&client, "plan", 10).await? {
+        println!(
+            "found message: [{}] {} (rank {:.3}, {} module)",
+            m.role.label(),
+            m.content,
+            m.rank,
+            m.module_type.label()
+        );
     }
+    // Rows that are exactly a table's columns come back as its row struct.
+    let history: Vec<db::schema::AgentChatMessage> =
+        queries::session_messages(&client, &session.id).await?;
+    println!("{} message(s) in session {}", history.len(), session.id);
+
+    let active = queries::active_sessions(&client).await?;
+    println!("{} active session(s)", active.sessions);
+    let ended = queries::end_session(&client, &session.id).await?;
+    println!("ended {ended} session(s)");
     Ok(())
 }

@@ -631,3 +631,49 @@ fn up_prints_progress_per_migration_and_per_statement_outside_a_transaction() {
         );
     }
 }
+
+#[test]
+fn generate_prints_typed_query_functions_and_points_at_bad_queries() {
+    let dir = Folder::new(
+        "generate-queries",
+        &[(
+            "V1__things.sql",
+            "CREATE TABLE things (id int PRIMARY KEY, name text NOT NULL, note text);",
+        )],
+    );
+    // Beside the migrations folder: a folder inside it would be read as a migration.
+    let query_dir = Folder::new("generate-queries-q", &[]);
+    let queries = query_dir.0.clone();
+    std::fs::write(
+        queries.join("things.sql"),
+        "-- name: thing :opt\nSELECT name, note FROM things WHERE id = :id;\n",
+    )
+    .unwrap();
+    let q = queries.to_str().unwrap();
+    let o = pgstrata(None, &["generate", "--queries", q], &dir.0);
+    let out = text(&o);
+    assert!(o.status.success(), "{out}");
+    let code: String = out.split_whitespace().collect();
+    assert!(code.contains("pubasyncfnthing<"), "{out}");
+    assert!(code.contains("id:i32"), "{out}");
+    assert!(code.contains("Option<Thing>"), "{out}");
+    assert!(code.contains("pubname:::std::string::String"), "{out}");
+    assert!(
+        code.contains("pubnote:::core::option::Option<::std::string::String>"),
+        "{out}"
+    );
+
+    std::fs::write(
+        queries.join("things.sql"),
+        "-- name: thing :opt\nSELECT nmae FROM things WHERE id = :id;\n",
+    )
+    .unwrap();
+    let o = pgstrata(None, &["generate", "--queries", q], &dir.0);
+    let out = text(&o);
+    assert!(!o.status.success(), "{out}");
+    assert!(
+        out.contains("things.sql:2:8: query thing: column nmae does not exist"),
+        "{out}"
+    );
+    assert!(out.contains("did you mean things.name?"), "{out}");
+}

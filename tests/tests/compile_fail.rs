@@ -8,3 +8,12 @@ fn embed_migrations_errors() {
     let t = trybuild::TestCases::new();
     t.compile_fail("ui/embed_*.rs");
 }
+
+#[test]
+fn query_errors() {
+    std::env::set_var("__PGSTRATA_TEST_MANIFEST_DIR", env!("CARGO_MANIFEST_DIR"));
+    // The schema model tests/build.rs wrote, for query! and query_as!.
+    std::env::set_var("__PGSTRATA_TEST_OUT_DIR", env!("OUT_DIR"));
+    let t = trybuild::TestCases::new();
+    t.compile_fail("ui/query_*.rs");
+}

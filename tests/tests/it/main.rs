@@ -16,3 +16,4 @@ mod rollback;
 mod snapshot;
 mod support;
 mod typed;
+mod typed_queries;

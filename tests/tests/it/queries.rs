@@ -258,6 +258,9 @@ pub(crate) const FEATURES: &[&str] = &[
     "SELECT id FROM diary WHERE f = $1",
     "SELECT body FROM archive.notes",
     "SELECT addrs FROM devices WHERE id = $1",
+    "INSERT INTO diary (id, f) SELECT g, $1 FROM generate_series(1, $2) g",
+    "SELECT u, d.f FROM unnest($1::int[]) u LEFT JOIN diary d ON d.id = u",
+    "SELECT n.x FROM generate_series(1, 3) AS n(x)",
 ];
 
 fn project() -> PathBuf {

@@ -1,0 +1,3 @@
+fn main() {
+    let _ = pgstrata::query!("SELECT id FROM customers WHERE id = $1 AND alias = $2", 1);
+}

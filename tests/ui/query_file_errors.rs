@@ -1,0 +1,5 @@
+mod db {
+    pgstrata::embed_migrations!("fixtures/features", queries = "ui/fixtures/bad_queries");
+}
+
+fn main() {}

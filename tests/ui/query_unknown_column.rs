@@ -1,0 +1,3 @@
+fn main() {
+    let _ = pgstrata::query!("SELECT id, alais FROM customers WHERE id = $1", 1);
+}

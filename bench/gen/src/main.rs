@@ -2,10 +2,21 @@
 //! enums, ALTER TABLE) twice, with the same SQL: `migrations/refinery/V{n}__m{n}.sql`
 //! (refinery's names) and `migrations/sqlx/{n}_m{n}.sql` (sqlx's names; pgstrata reads
 //! this one). Deterministic: the same N gives the same files.
+//!
+//! `bench-gen queries N` instead writes N typed queries three ways, for the inline-query
+//! benchmark: `pgstrata::query!`, `sqlx::query!`, and hand-written tokio-postgres calls
+//! decoding the same typed rows (`inline-*/generated.rs`).
 
 use std::fmt::Write;
 
+mod queries;
+
 fn main() {
+    if std::env::args().nth(1).as_deref() == Some("queries") {
+        let n: usize = std::env::args().nth(2).and_then(|a| a.parse().ok()).unwrap_or(200);
+        queries::write(n);
+        return;
+    }
     let n: usize = std::env::args().nth(1).and_then(|a| a.parse().ok()).unwrap_or(1000);
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../migrations");
     let _ = std::fs::remove_dir_all(&root);

@@ -10,6 +10,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+mod queries;
+
 mod pg {
     pgstrata::embed_migrations!("../migrations/sqlx");
 }
@@ -165,7 +167,7 @@ fn main() {
 }
 
 /// Whether a section runs: all of them, or those named in BENCH_ONLY
-/// (cold, warm, concurrent, pipeline, rebuild; comma-separated).
+/// (cold, warm, concurrent, pipeline, rebuild, calls, inline; comma-separated).
 fn section(name: &str) -> bool {
     std::env::var("BENCH_ONLY").map_or(true, |only| only.split(',').any(|s| s.trim() == name))
 }
@@ -179,6 +181,17 @@ fn all() {
     }
     if section("rebuild") {
         rebuilds();
+    }
+    if section("calls") || section("inline") {
+        let server = pgstrata_testkit::server();
+        let mut dbs = Dbs { admin: server.admin_url.clone(), names: Vec::new() };
+        if section("calls") {
+            queries::calls(&mut dbs);
+        }
+        if section("inline") {
+            queries::inline(&mut dbs);
+        }
+        dbs.drop_all();
     }
 }
 
@@ -366,9 +379,14 @@ fn rebuilds() {
 }
 
 fn build(dir: &Path, krate: &str) -> (Duration, String) {
+    build_env(dir, krate, &[])
+}
+
+fn build_env(dir: &Path, krate: &str, env: &[(&str, &str)]) -> (Duration, String) {
     let t = Instant::now();
     let out = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
         .args(["build", "--release", "-p", krate])
+        .envs(env.iter().copied())
         .current_dir(dir)
         .output()
         .expect("cargo");

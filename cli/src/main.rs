@@ -85,8 +85,8 @@ enum Command {
         to: i64,
     },
     /// Compare the live database with the schema the migrations build: tables, columns
-    /// (type, nullability), primary keys and enum labels. Exit code 0: they match;
-    /// 5: they differ.
+    /// (type, nullability, default), primary keys, indexes and enum labels. Exit code
+    /// 0: they match; 5: they differ.
     Drift {
         /// The migrations folder.
         #[arg(default_value = "migrations")]

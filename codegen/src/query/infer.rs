@@ -618,6 +618,9 @@ impl<'c> Engine<'c> {
                     .help("query the tables behind it")
                     .at(offset));
                 };
+                // The model keeps what the view's SELECT makes of each column,
+                // nullability included (PostgreSQL's catalog says every view column
+                // may be NULL; the query behind it knows better).
                 return Ok(Rel {
                     name: n.clone(),
                     cols: cols
@@ -625,7 +628,7 @@ impl<'c> Engine<'c> {
                         .map(|c| Col {
                             name: c.name.clone(),
                             ty: Ty::Known(c.ty.clone()),
-                            nullable: true,
+                            nullable: c.nullable,
                             source: None,
                         })
                         .collect(),

@@ -95,6 +95,46 @@ pub fn describe(catalog: &Catalog, sql: &str) -> Result<Described, QueryError> {
     infer::describe(catalog, sql)
 }
 
+/// The columns of a view whose SELECT the replay cannot read column by column (joins,
+/// expressions, aggregates): as this checker infers them against the schema at the
+/// point of `CREATE VIEW`, `names` (the view's column list) renaming them. `None` when
+/// the SELECT does not check. Nullability is the inferred one, so that queries reading
+/// the view get `Option` only where a NULL can come out.
+pub fn view_columns(
+    catalog: &Catalog,
+    select: &str,
+    names: &[String],
+) -> Option<Vec<pgstrata_core::catalog::Column>> {
+    let d = describe(catalog, select).ok()?;
+    if !d.params.is_empty() || !d.returns_rows {
+        return None;
+    }
+    let columns = d
+        .columns
+        .into_iter()
+        .enumerate()
+        .map(|(i, o)| {
+            // A column read straight from a table keeps its declared type (a domain,
+            // where PostgreSQL describes the base type).
+            let ty = o
+                .source
+                .as_ref()
+                .and_then(|(t, c)| catalog.table(&t.schema, &t.name)?.column(c))
+                .map_or(o.ty, |c| c.ty.clone());
+            pgstrata_core::catalog::Column {
+                name: names.get(i).cloned().unwrap_or(o.name),
+                ty,
+                nullable: o.nullable,
+                default: None,
+                identity: None,
+                generated: None,
+                comment: None,
+            }
+        })
+        .collect();
+    Some(columns)
+}
+
 /// The name among `candidates` closest to `name`, when one is close enough to be a
 /// likely typo.
 pub(crate) fn nearest<'a>(

@@ -477,7 +477,10 @@ impl Replayer {
             }
             Statement::CreateView(v) => {
                 let (schema, name) = self.schema_of(&parts(&v.name));
-                let columns = self.view_columns(&v.query, &v.columns);
+                let columns = self.view_columns(&v.query, &v.columns).or_else(|| {
+                    let names: Vec<String> = v.columns.iter().map(|c| fold(&c.name)).collect();
+                    crate::query::view_columns(&self.catalog, &v.query.to_string(), &names)
+                });
                 self.catalog
                     .views
                     .retain(|x| !(x.schema == schema && x.name == name));

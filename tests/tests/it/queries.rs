@@ -261,6 +261,8 @@ pub(crate) const FEATURES: &[&str] = &[
     "INSERT INTO diary (id, f) SELECT g, $1 FROM generate_series(1, $2) g",
     "SELECT u, d.f FROM unnest($1::int[]) u LEFT JOIN diary d ON d.id = u",
     "SELECT n.x FROM generate_series(1, 3) AS n(x)",
+    "SELECT id, alias, price FROM paying_customers WHERE tier = $1",
+    "SELECT p.id, v.alias, v.price FROM billing.plans p LEFT JOIN paying_customers v ON v.tier = p.tier AND v.id = $1 ORDER BY p.id LIMIT $2",
 ];
 
 fn project() -> PathBuf {

@@ -10,7 +10,7 @@ mod db {
 }
 
 use db::queries;
-use db::schema::{AgentModuleType, ChatMessageRole};
+use db::schema::{AgentModuleType, AgentSessionStatus, ChatMessageRole};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -99,5 +99,25 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("{} active session(s)", active.sessions);
     let ended = queries::end_session(&client, &session.id).await?;
     println!("ended {ended} session(s)");
+
+    // A one-off query, checked at build time against the model build.rs wrote.
+    let since = session.started_at - pgstrata::types::chrono::TimeDelta::hours(1);
+    let completed = pgstrata::query!(
+        "SELECT id, current_agent, ended_at FROM agent_sessions
+         WHERE status = $1 AND started_at > $2 ORDER BY started_at",
+        AgentSessionStatus::Completed,
+        since
+    )
+    .fetch_all(&client)
+    .await?;
+    for s in &completed {
+        let agent: Option<&str> = s.current_agent.as_deref();
+        println!(
+            "completed in the last hour: {} (agent {}, ended {})",
+            s.id,
+            agent.unwrap_or("-"),
+            s.ended_at.map_or_else(|| "-".to_string(), |t| t.to_string())
+        );
+    }
     Ok(())
 }

@@ -116,7 +116,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             "completed in the last hour: {} (agent {}, ended {})",
             s.id,
             agent.unwrap_or("-"),
-            s.ended_at.map_or_else(|| "-".to_string(), |t| t.to_string())
+            s.ended_at
+                .map_or_else(|| "-".to_string(), |t| t.to_string())
         );
     }
     Ok(())

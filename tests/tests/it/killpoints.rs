@@ -411,11 +411,17 @@ fn sigkill_at_times_spread_over_a_run() {
         let db = harness_db();
         let mut child = spawn(&db, &dir, i % 2 == 1, None);
         std::thread::sleep(after);
-        if child.try_wait().unwrap().is_none() {
-            kill(&mut child);
+        // The child may finish between the look and the signal: only a death by
+        // SIGKILL counts as landed.
+        let _ = child.kill();
+        let status = child.wait().unwrap();
+        if status.signal() == Some(9) {
             landed += 1;
         } else {
-            let _ = child.wait();
+            assert!(
+                status.success(),
+                "{at}: the child failed on its own: {status}"
+            );
         }
         let mut c = db.client();
         child_session_gone(&mut c);

@@ -1,4 +1,6 @@
 // The schema model query! reads.
 fn main() {
-    pgstrata_codegen::Builder::new("../inline-migrations").catalog().unwrap();
+    pgstrata_codegen::Builder::new("../inline-migrations")
+        .catalog()
+        .unwrap();
 }

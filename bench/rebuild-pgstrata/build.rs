@@ -1,3 +1,5 @@
 fn main() {
-    pgstrata_codegen::Builder::new("../migrations/sqlx").watch().unwrap();
+    pgstrata_codegen::Builder::new("../migrations/sqlx")
+        .watch()
+        .unwrap();
 }

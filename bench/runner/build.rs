@@ -1,4 +1,6 @@
 // The schema model of the typed-query benchmark, for its query! calls.
 fn main() {
-    pgstrata_codegen::Builder::new("../inline-migrations").catalog().unwrap();
+    pgstrata_codegen::Builder::new("../inline-migrations")
+        .catalog()
+        .unwrap();
 }

@@ -74,7 +74,8 @@ const SHAPES: &[Shape] = &[
     },
 ];
 
-const SETUP: &str = "INSERT INTO users (id, name) VALUES (1, 'one'), (2, 'two') ON CONFLICT DO NOTHING";
+const SETUP: &str =
+    "INSERT INTO users (id, name) VALUES (1, 'one'), (2, 'two') ON CONFLICT DO NOTHING";
 
 pub fn write(n: usize) {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
@@ -83,14 +84,26 @@ pub fn write(n: usize) {
     for i in 0..n {
         let s = &SHAPES[i % SHAPES.len()];
         let sql = s.sql.replace("{i}", &i.to_string());
-        let ids = if s.pgstrata.contains("ids") { "    let ids = vec![1i64, 2];\n" } else { "" };
-        let (fetch, count) = if s.row.is_empty() { ("execute", "n as usize") } else { ("fetch_all", "n.len()") };
+        let ids = if s.pgstrata.contains("ids") {
+            "    let ids = vec![1i64, 2];\n"
+        } else {
+            ""
+        };
+        let (fetch, count) = if s.row.is_empty() {
+            ("execute", "n as usize")
+        } else {
+            ("fetch_all", "n.len()")
+        };
         let _ = write!(
             pg,
             "async fn q{i}(c: &tokio_postgres::Client) -> Result<usize, tokio_postgres::Error> {{\n{ids}    let n = pgstrata::query!({sql:?}, {}).{fetch}(c).await?;\n    Ok({count})\n}}\n\n",
             s.pgstrata
         );
-        let (sfetch, scount) = if s.row.is_empty() { ("execute", "n.rows_affected() as usize") } else { ("fetch_all", "n.len()") };
+        let (sfetch, scount) = if s.row.is_empty() {
+            ("execute", "n.rows_affected() as usize")
+        } else {
+            ("fetch_all", "n.len()")
+        };
         let _ = write!(
             sqlx,
             "async fn q{i}(c: &sqlx::PgPool) -> Result<usize, sqlx::Error> {{\n{ids}    let n = sqlx::query!({sql:?}, {}).{sfetch}(c).await?;\n    Ok({scount})\n}}\n\n",
@@ -104,7 +117,9 @@ pub fn write(n: usize) {
             );
         } else {
             let ty = s.row.join(", ");
-            let gets: Vec<String> = (0..s.row.len()).map(|k| format!("r.try_get({k})?")).collect();
+            let gets: Vec<String> = (0..s.row.len())
+                .map(|k| format!("r.try_get({k})?"))
+                .collect();
             let _ = write!(
                 hand,
                 "async fn q{i}(c: &tokio_postgres::Client) -> Result<usize, tokio_postgres::Error> {{\n{ids}    let rows = c.query({sql:?}, &[{}]).await?;\n    let typed = rows\n        .iter()\n        .map(|r| -> Result<({ty},), tokio_postgres::Error> {{ Ok(({},)) }})\n        .collect::<Result<Vec<_>, _>>()?;\n    Ok(typed.len())\n}}\n\n",
@@ -122,8 +137,16 @@ pub fn write(n: usize) {
     let tp = format!("    let (c, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await.expect(\"connect\");\n    tokio::spawn(conn);\n    c.batch_execute({SETUP:?}).await.expect(\"setup\");\n");
     let sp = format!("    let c = sqlx::PgPool::connect(&url).await.expect(\"connect\");\n    sqlx::raw_sql({SETUP:?}).execute(&c).await.expect(\"setup\");\n");
     let header = format!("// Written by `bench-gen queries {n}`; not edited by hand.\n\n");
-    for (dir, body, client) in [("inline-pgstrata", &pg, &tp), ("inline-sqlx", &sqlx, &sp), ("inline-hand", &hand, &tp)] {
-        std::fs::write(root.join(dir).join("generated.rs"), format!("{header}{body}{}", main(client))).expect("write generated.rs");
+    for (dir, body, client) in [
+        ("inline-pgstrata", &pg, &tp),
+        ("inline-sqlx", &sqlx, &sp),
+        ("inline-hand", &hand, &tp),
+    ] {
+        std::fs::write(
+            root.join(dir).join("generated.rs"),
+            format!("{header}{body}{}", main(client)),
+        )
+        .expect("write generated.rs");
     }
     println!("wrote {n} queries to inline-pgstrata, inline-sqlx and inline-hand");
 }

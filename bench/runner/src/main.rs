@@ -26,6 +26,9 @@ enum Tool {
     Floor,
     /// All the SQL as one message in one transaction; no history.
     FloorGrouped,
+    /// The floor plus a history row per migration, inserted in the same message: what
+    /// any runner that records its work must at least do.
+    FloorHistory,
     Pgstrata,
     PgstrataGrouped,
     Refinery,
@@ -37,6 +40,7 @@ impl Tool {
         match self {
             Tool::Floor => "floor",
             Tool::FloorGrouped => "floor-grouped",
+            Tool::FloorHistory => "floor-history",
             Tool::Pgstrata => "pgstrata",
             Tool::PgstrataGrouped => "pgstrata-grouped",
             Tool::Refinery => "refinery",
@@ -45,14 +49,25 @@ impl Tool {
     }
 
     fn parse(s: &str) -> Option<Tool> {
-        [Tool::Floor, Tool::FloorGrouped, Tool::Pgstrata, Tool::PgstrataGrouped, Tool::Refinery, Tool::Sqlx]
-            .into_iter()
-            .find(|t| t.name() == s)
+        [
+            Tool::Floor,
+            Tool::FloorGrouped,
+            Tool::FloorHistory,
+            Tool::Pgstrata,
+            Tool::PgstrataGrouped,
+            Tool::Refinery,
+            Tool::Sqlx,
+        ]
+        .into_iter()
+        .find(|t| t.name() == s)
     }
 }
 
 fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread().enable_all().build().expect("tokio runtime")
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime")
 }
 
 /// Connects (not timed), then times one run of `tool`.
@@ -84,6 +99,22 @@ fn timed_run(tool: Tool, url: &str) -> Result<Duration, String> {
                         c.batch_execute(&format!("BEGIN;\n{}\n;COMMIT;", m.up())).await.map_err(|e| e.to_string())?;
                     }
                 }
+                Tool::FloorHistory => {
+                    c.batch_execute("CREATE TABLE floor_history (version bigint PRIMARY KEY, name text NOT NULL, checksum text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())")
+                        .await
+                        .map_err(|e| e.to_string())?;
+                    for m in pg::MIGRATIONS.iter() {
+                        c.batch_execute(&format!(
+                            "BEGIN;\n{}\n;INSERT INTO floor_history (version, name, checksum) VALUES ({}, '{}', '{}');COMMIT;",
+                            m.up(),
+                            m.version(),
+                            m.name().replace('\'', "''"),
+                            m.checksum()
+                        ))
+                        .await
+                        .map_err(|e| e.to_string())?;
+                    }
+                }
                 Tool::FloorGrouped => {
                     let mut all = String::from("BEGIN;\n");
                     for m in pg::MIGRATIONS.iter() {
@@ -108,8 +139,10 @@ struct Dbs {
 impl Dbs {
     fn create(&mut self, label: &str) -> String {
         let name = format!("bench_{label}_{}_{}", std::process::id(), self.names.len());
-        let mut c = postgres::Client::connect(&self.admin, postgres::NoTls).expect("admin connection");
-        c.batch_execute(&format!("CREATE DATABASE \"{name}\"")).expect("create database");
+        let mut c =
+            postgres::Client::connect(&self.admin, postgres::NoTls).expect("admin connection");
+        c.batch_execute(&format!("CREATE DATABASE \"{name}\""))
+            .expect("create database");
         self.names.push(name.clone());
         pgstrata_testkit::with_database(&self.admin, &name)
     }
@@ -141,7 +174,10 @@ fn ratio(a: Duration, b: Duration) -> String {
 }
 
 fn env_usize(name: &str, default: usize) -> usize {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 fn main() {
@@ -184,7 +220,10 @@ fn all() {
     }
     if section("calls") || section("inline") {
         let server = pgstrata_testkit::server();
-        let mut dbs = Dbs { admin: server.admin_url.clone(), names: Vec::new() };
+        let mut dbs = Dbs {
+            admin: server.admin_url.clone(),
+            names: Vec::new(),
+        };
         if section("calls") {
             queries::calls(&mut dbs);
         }
@@ -200,14 +239,23 @@ fn pipeline() {
     let bench = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let runs = env_usize("BENCH_PIPELINE_RUNS", 10);
     println!("\n## pipeline: discover, split, parse, replay, emit (median of {runs}, in process)");
-    for (label, dir) in [("lemmy (247 migrations)", "../../shared/corpus/lemmy"), ("generated (1000 migrations)", "migrations/sqlx")] {
+    for (label, dir) in [
+        ("lemmy (247 migrations)", "../../shared/corpus/lemmy"),
+        ("generated (1000 migrations)", "migrations/sqlx"),
+    ] {
         let path = bench.join(dir);
         if !path.is_dir() {
             println!("  {label:<30} not measured: {} is missing", path.display());
             continue;
         }
-        let bytes: u64 = walk(&path).iter().filter_map(|p| std::fs::metadata(p).ok()).map(|m| m.len()).sum();
-        let tables = pgstrata_codegen::catalog(&path).map(|c| c.tables.len()).unwrap_or(0);
+        let bytes: u64 = walk(&path)
+            .iter()
+            .filter_map(|p| std::fs::metadata(p).ok())
+            .map(|m| m.len())
+            .sum();
+        let tables = pgstrata_codegen::catalog(&path)
+            .map(|c| c.tables.len())
+            .unwrap_or(0);
         let mut model = Vec::new();
         let mut full = Vec::new();
         for _ in 0..runs {
@@ -215,7 +263,8 @@ fn pipeline() {
             pgstrata_codegen::catalog(&path).expect("catalog");
             model.push(t.elapsed());
             let t = Instant::now();
-            pgstrata_codegen::expand(dir, &bench, pgstrata_codegen::types::Features::default()).expect("expand");
+            pgstrata_codegen::expand(dir, &bench, pgstrata_codegen::types::Features::default())
+                .expect("expand");
             full.push(t.elapsed());
         }
         let (m, f) = (median(model), median(full));
@@ -246,10 +295,20 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
 
 fn database_sections() {
     let server = pgstrata_testkit::server();
-    let mut dbs = Dbs { admin: server.admin_url.clone(), names: Vec::new() };
+    let mut dbs = Dbs {
+        admin: server.admin_url.clone(),
+        names: Vec::new(),
+    };
     let rounds = env_usize("BENCH_ROUNDS", 5);
     let n = pg::MIGRATIONS.len();
-    println!("pgstrata benchmark: {n} migrations, {rounds} rounds, server {}", if server.throwaway { "throwaway (fsync off)" } else { "DATABASE_URL" });
+    println!(
+        "pgstrata benchmark: {n} migrations, {rounds} rounds, server {}",
+        if server.throwaway {
+            "throwaway (fsync off)"
+        } else {
+            "DATABASE_URL"
+        }
+    );
 
     if section("cold") {
         cold(&mut dbs, rounds);
@@ -265,7 +324,15 @@ fn database_sections() {
 
 fn cold(dbs: &mut Dbs, rounds: usize) {
     // Cold apply: interleaved per round so drift hits every tool alike.
-    let tools = [Tool::Floor, Tool::Pgstrata, Tool::Refinery, Tool::Sqlx, Tool::FloorGrouped, Tool::PgstrataGrouped];
+    let tools = [
+        Tool::Floor,
+        Tool::Pgstrata,
+        Tool::Refinery,
+        Tool::Sqlx,
+        Tool::FloorGrouped,
+        Tool::PgstrataGrouped,
+        Tool::FloorHistory,
+    ];
     let mut cold: Vec<Vec<Duration>> = vec![Vec::new(); tools.len()];
     for _ in 0..rounds {
         for (i, t) in tools.iter().enumerate() {
@@ -278,26 +345,51 @@ fn cold(dbs: &mut Dbs, rounds: usize) {
     for (t, d) in tools.iter().zip(&cold) {
         println!("  {:<18} {}", t.name(), secs(*d));
     }
-    println!("  pgstrata / floor (tx per migration)        = {}", ratio(cold[1], cold[0]));
-    println!("  pgstrata-grouped / floor-grouped            = {}", ratio(cold[5], cold[4]));
-    println!("  pgstrata / refinery = {}, pgstrata / sqlx = {}", ratio(cold[1], cold[2]), ratio(cold[1], cold[3]));
+    println!(
+        "  pgstrata / floor (tx per migration)        = {}",
+        ratio(cold[1], cold[0])
+    );
+    println!(
+        "  pgstrata-grouped / floor-grouped            = {}",
+        ratio(cold[5], cold[4])
+    );
+    println!(
+        "  pgstrata / refinery = {}, pgstrata / sqlx = {}",
+        ratio(cold[1], cold[2]),
+        ratio(cold[1], cold[3])
+    );
+    println!(
+        "  floor-history / floor (the history row alone)  = {}",
+        ratio(cold[6], cold[0])
+    );
+    println!(
+        "  pgstrata / floor-history                       = {}",
+        ratio(cold[1], cold[6])
+    );
 }
 
 fn warm(dbs: &mut Dbs) {
     // Warm start: everything applied, nothing to do, timed inside the process.
     let warm_iters = env_usize("BENCH_WARM", 30);
-    println!("\n## warm start, nothing to do (median of {warm_iters}, in-process, connection excluded)");
+    println!(
+        "\n## warm start, nothing to do (median of {warm_iters}, in-process, connection excluded)"
+    );
     let mut warm = Vec::new();
     for t in [Tool::Pgstrata, Tool::Refinery, Tool::Sqlx] {
         let url = dbs.create(&format!("warm_{}", t.name()));
         timed_run(t, &url).unwrap_or_else(|e| panic!("{}: {e}", t.name()));
-        let times: Vec<Duration> = (0..warm_iters).map(|_| timed_run(t, &url).expect("warm run")).collect();
+        let times: Vec<Duration> = (0..warm_iters)
+            .map(|_| timed_run(t, &url).expect("warm run"))
+            .collect();
         let m = median(times);
         println!("  {:<18} {}", t.name(), ms(m));
         warm.push(m);
     }
     let faster_peer = warm[1].min(warm[2]);
-    println!("  pgstrata / faster peer = {} (goal: at most 0.50x)", ratio(warm[0], faster_peer));
+    println!(
+        "  pgstrata / faster peer = {} (goal: at most 0.50x)",
+        ratio(warm[0], faster_peer)
+    );
 }
 
 fn concurrent(dbs: &mut Dbs) {
@@ -319,10 +411,19 @@ fn concurrent(dbs: &mut Dbs) {
                         .expect("spawn")
                 })
                 .collect();
-            let ok = children.into_iter().filter_map(|mut c| c.wait().ok()).filter(|s| s.success()).count();
+            let ok = children
+                .into_iter()
+                .filter_map(|mut c| c.wait().ok())
+                .filter(|s| s.success())
+                .count();
             let elapsed = started.elapsed();
             let applied = history_count(&url, t);
-            line.push_str(&format!("  {} {ok}/{procs} ({} history rows, {})", t.name(), applied, secs(elapsed)));
+            line.push_str(&format!(
+                "  {} {ok}/{procs} ({} history rows, {})",
+                t.name(),
+                applied,
+                secs(elapsed)
+            ));
         }
         println!("{line}");
     }
@@ -334,7 +435,9 @@ fn history_count(url: &str, t: Tool) -> String {
         Tool::Sqlx => "_sqlx_migrations",
         _ => "pgstrata_migrations",
     };
-    let Ok(mut c) = postgres::Client::connect(url, postgres::NoTls) else { return "?".into() };
+    let Ok(mut c) = postgres::Client::connect(url, postgres::NoTls) else {
+        return "?".into();
+    };
     c.query_one(&format!("SELECT count(*) FROM {table}"), &[])
         .map(|r| r.get::<_, i64>(0).to_string())
         .unwrap_or_else(|_| "no".into())
@@ -345,7 +448,9 @@ fn history_count(url: &str, t: Tool) -> String {
 fn rebuilds() {
     let bench = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let rounds = env_usize("BENCH_REBUILD_ROUNDS", 3);
-    println!("\n## incremental `cargo build --release` after editing one migration (median of {rounds})");
+    println!(
+        "\n## incremental `cargo build --release` after editing one migration (median of {rounds})"
+    );
     let mut results = Vec::new();
     for (tool, folder, file) in [
         ("pgstrata", "sqlx", "500_m500.sql"),
@@ -366,16 +471,31 @@ fn rebuilds() {
         let m = median(times);
         // Adding a file: does the crate rebuild?
         let (_, _) = build(&bench, &krate);
-        let added: PathBuf = bench.join("migrations").join(folder).join(if folder == "refinery" { "V100000__added.sql" } else { "100000_added.sql" });
+        let added: PathBuf = bench
+            .join("migrations")
+            .join(folder)
+            .join(if folder == "refinery" {
+                "V100000__added.sql"
+            } else {
+                "100000_added.sql"
+            });
         std::fs::write(&added, "CREATE TABLE added_later (id int);\n").expect("add");
         let (_, out) = build(&bench, &krate);
         let rebuilt = out.contains(&format!("Compiling {krate}"));
         std::fs::remove_file(&added).expect("remove");
         build(&bench, &krate);
-        println!("  {tool:<10} {}   adding a file rebuilds: {}", secs(m), if rebuilt { "yes" } else { "no" });
+        println!(
+            "  {tool:<10} {}   adding a file rebuilds: {}",
+            secs(m),
+            if rebuilt { "yes" } else { "no" }
+        );
         results.push(m);
     }
-    println!("  pgstrata / sqlx = {}, pgstrata / refinery = {}", ratio(results[0], results[1]), ratio(results[0], results[2]));
+    println!(
+        "  pgstrata / sqlx = {}, pgstrata / refinery = {}",
+        ratio(results[0], results[1]),
+        ratio(results[0], results[2])
+    );
 }
 
 fn build(dir: &Path, krate: &str) -> (Duration, String) {

@@ -143,7 +143,9 @@ pub fn inline(dbs: &mut Dbs) {
     let rounds = env_usize("BENCH_INLINE_ROUNDS", 3);
     let generated = bench.join("inline-pgstrata/generated.rs");
     let Ok(text) = std::fs::read_to_string(&generated) else {
-        println!("\n## inline queries: not measured, run `bench-gen queries N` first (run.sh does)");
+        println!(
+            "\n## inline queries: not measured, run `bench-gen queries N` first (run.sh does)"
+        );
         return;
     };
     let n = text.matches("pgstrata::query!").count();
@@ -158,7 +160,11 @@ pub fn inline(dbs: &mut Dbs) {
     for krate in ["inline-hand", "inline-pgstrata", "inline-sqlx"] {
         let file = bench.join(krate).join("generated.rs");
         let original = std::fs::read_to_string(&file).expect("generated.rs");
-        let env: &[(&str, &str)] = if krate == "inline-sqlx" { &[("DATABASE_URL", &url), ("SQLX_OFFLINE", "false")] } else { &[] };
+        let env: &[(&str, &str)] = if krate == "inline-sqlx" {
+            &[("DATABASE_URL", &url), ("SQLX_OFFLINE", "false")]
+        } else {
+            &[]
+        };
         build_env(&bench, krate, env); // warm
         let mut t = Vec::new();
         for r in 0..rounds {
@@ -174,13 +180,30 @@ pub fn inline(dbs: &mut Dbs) {
             let mut c = pgstrata_testkit::connect(&run_url).await.expect("connect");
             qb::MIGRATIONS.run(&mut c).await.expect("migrate");
         });
-        let exe = Path::new(&std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| bench.join("../target").display().to_string())).join("release").join(krate);
-        let out = std::process::Command::new(&exe).arg(&run_url).output().expect("run the inline crate");
+        let exe = Path::new(
+            &std::env::var("CARGO_TARGET_DIR")
+                .unwrap_or_else(|_| bench.join("../target").display().to_string()),
+        )
+        .join("release")
+        .join(krate);
+        let out = std::process::Command::new(&exe)
+            .arg(&run_url)
+            .output()
+            .expect("run the inline crate");
         let said = String::from_utf8_lossy(&out.stdout).trim().to_string();
-        assert!(out.status.success(), "{krate} failed: {said} {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{krate} failed: {said} {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let (expand, total) = passes(&bench, krate, &file, &original, env);
         std::fs::write(&file, &original).expect("restore");
-        println!("  {krate:<16} {}   macro expansion {}, rustc total {}   (run: {said})", secs(m), ms(expand), secs(total));
+        println!(
+            "  {krate:<16} {}   macro expansion {}, rustc total {}   (run: {said})",
+            secs(m),
+            ms(expand),
+            secs(total)
+        );
         times.push(m);
         expansions.push(expand);
     }
@@ -199,7 +222,13 @@ pub fn inline(dbs: &mut Dbs) {
 
 /// rustc's own timing of macro expansion and of the whole crate, after an edit
 /// (`-Z time-passes`, which a stable compiler accepts under RUSTC_BOOTSTRAP=1).
-fn passes(bench: &Path, krate: &str, file: &Path, original: &str, env: &[(&str, &str)]) -> (Duration, Duration) {
+fn passes(
+    bench: &Path,
+    krate: &str,
+    file: &Path,
+    original: &str,
+    env: &[(&str, &str)],
+) -> (Duration, Duration) {
     std::fs::write(file, format!("{original}// timed\n")).expect("edit");
     let out = std::process::Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
         .args(["rustc", "--release", "-p", krate, "--", "-Z", "time-passes"])
@@ -212,7 +241,14 @@ fn passes(bench: &Path, krate: &str, file: &Path, original: &str, env: &[(&str, 
     let pass = |name: &str| {
         text.lines()
             .filter(|l| l.trim_end().ends_with(name))
-            .filter_map(|l| l.strip_prefix("time:")?.split(';').next()?.trim().parse::<f64>().ok())
+            .filter_map(|l| {
+                l.strip_prefix("time:")?
+                    .split(';')
+                    .next()?
+                    .trim()
+                    .parse::<f64>()
+                    .ok()
+            })
             .map(Duration::from_secs_f64)
             .next_back()
             .unwrap_or_default()

@@ -13,9 +13,9 @@ use proc_macro2::TokenStream;
 use quote::{format_ident, quote, quote_spanned};
 
 use crate::config::Config;
-use crate::naming;
+use crate::emit::queries::{fields as row_fields, value_type};
 use crate::query::describe;
-use crate::types::{Features, Mapped, TypeMap};
+use crate::types::{Features, TypeMap};
 
 /// The file the build script writes and `query!` reads, in `OUT_DIR`.
 pub const CATALOG_FILE: &str = "pgstrata_catalog.json";
@@ -154,24 +154,16 @@ pub fn expand(
             input.args.len()
         ));
     }
-    let rust = |ty: &pgstrata_core::catalog::ColumnType, what: &str| {
-        match map.map(ty, &None) {
-        Mapped::Rust(t) => Ok(t),
-        Mapped::None(why) => Err(format!(
-            "{what} is {}: {why}\n  = help: cast it to a type with a Rust mapping (::text, ::bigint ...)",
-            ty.format()
-        )),
-    }
-    };
     let p = quote!(::pgstrata::__private);
     let mut checks = Vec::new();
     for (i, param) in described.params.iter().enumerate() {
-        let ty = rust(&param.ty, &format!("parameter ${}", i + 1))?;
-        let ty = if param.nullable {
-            quote!(::core::option::Option<#ty>)
-        } else {
-            ty
-        };
+        let ty = value_type(
+            &map,
+            &param.ty,
+            param.nullable,
+            &format!("parameter ${}", i + 1),
+        )
+        .map_err(|e| e.inline())?;
         let index = syn::Index::from(i);
         // Spanned at the argument, so a wrong type is reported there.
         let span = input.args[i]
@@ -183,27 +175,12 @@ pub fn expand(
     }
     let mut fields = Vec::new();
     let mut values = Vec::new();
-    for (i, c) in described.columns.iter().enumerate() {
-        if c.name == "?column?" {
-            return Err(format!(
-                "result column {} has no name\n  = help: name it: ... AS name",
-                i + 1
-            ));
-        }
-        let ty = crate::emit::queries::domain_of(&catalog, c).unwrap_or(&c.ty);
-        let ty = rust(ty, &format!("result column {}", c.name))?;
-        let ty = if c.nullable {
-            quote!(::core::option::Option<#ty>)
-        } else {
-            ty
-        };
-        let ident = naming::ident(&naming::field_name(&c.name));
-        if fields.iter().any(|(f, _)| f == &ident) {
-            return Err(format!(
-                "two result columns are named {}\n  = help: give one of them another name: ... AS other_name",
-                c.name
-            ));
-        }
+    for (i, f) in row_fields(&map, &described.columns)
+        .map_err(|e| e.inline())?
+        .into_iter()
+        .enumerate()
+    {
+        let (ident, ty) = (f.ident, f.ty);
         values.push(quote!(#ident: { let v: #ty = row.try_get(#i)?; v }));
         fields.push((ident, ty));
     }

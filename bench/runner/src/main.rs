@@ -503,15 +503,24 @@ fn build(dir: &Path, krate: &str) -> (Duration, String) {
 }
 
 fn build_env(dir: &Path, krate: &str, env: &[(&str, &str)]) -> (Duration, String) {
+    cargo(dir, &["build", "--release", "-p", krate], env)
+}
+
+/// Runs cargo in `dir`, timed; stops the benchmark when it fails. Returns its stderr.
+fn cargo(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> (Duration, String) {
     let t = Instant::now();
     let out = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-        .args(["build", "--release", "-p", krate])
+        .args(args)
         .envs(env.iter().copied())
         .current_dir(dir)
         .output()
         .expect("cargo");
     let d = t.elapsed();
     let text = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert!(out.status.success(), "building {krate} failed:\n{text}");
+    assert!(
+        out.status.success(),
+        "cargo {} failed:\n{text}",
+        args.join(" ")
+    );
     (d, text)
 }

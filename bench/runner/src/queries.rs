@@ -230,14 +230,16 @@ fn passes(
     env: &[(&str, &str)],
 ) -> (Duration, Duration) {
     std::fs::write(file, format!("{original}// timed\n")).expect("edit");
-    let out = std::process::Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-        .args(["rustc", "--release", "-p", krate, "--", "-Z", "time-passes"])
-        .env("RUSTC_BOOTSTRAP", "1")
-        .envs(env.iter().copied())
-        .current_dir(bench)
-        .output()
-        .expect("cargo rustc");
-    let text = String::from_utf8_lossy(&out.stderr);
+    let env: Vec<(&str, &str)> = env
+        .iter()
+        .copied()
+        .chain([("RUSTC_BOOTSTRAP", "1")])
+        .collect();
+    let (_, text) = crate::cargo(
+        bench,
+        &["rustc", "--release", "-p", krate, "--", "-Z", "time-passes"],
+        &env,
+    );
     let pass = |name: &str| {
         text.lines()
             .filter(|l| l.trim_end().ends_with(name))

@@ -101,43 +101,30 @@ pub fn queries_module(
 /// How a Rust type is passed as an argument: `&str` for text, `&[T]` for arrays, by
 /// value for small `Copy` types (numbers, times, uuids, generated enums), by reference
 /// otherwise.
-fn argument(catalog: &Catalog, ty: &TokenStream, sql: &ColumnType) -> TokenStream {
+fn argument(map: &TypeMap<'_>, ty: &TokenStream, sql: &ColumnType) -> TokenStream {
     if let Some(s) = &sql.schema {
-        if !sql.array && catalog.enum_type(s, &sql.name).is_some() {
+        if !sql.array && map.catalog.enum_type(s, &sql.name).is_some() {
             return ty.clone();
         }
     }
-    let copy = !sql.array
-        && sql.schema.is_none()
-        && !matches!(
-            sql.name.as_str(),
-            "text"
-                | "character varying"
-                | "character"
-                | "name"
-                | "bytea"
-                | "json"
-                | "jsonb"
-                | "bit"
-                | "bit varying"
-                | "point"
-        );
     if sql.array {
-        let elem = match ty
-            .to_string()
-            .strip_prefix(":: std :: vec :: Vec <")
-            .and_then(|s| s.strip_suffix('>'))
-        {
-            Some(e) => e.parse::<TokenStream>().unwrap_or_else(|_| ty.clone()),
-            None => return quote!(&#ty),
-        };
-        return quote!(&[#elem]);
+        // A slice of the element, when the array maps to a Vec of it (an override may
+        // map it to something else, passed by reference).
+        if let Mapped::Rust(elem) = map.map(&crate::query::types::element(sql), &None) {
+            if quote!(::std::vec::Vec<#elem>).to_string() == ty.to_string() {
+                return quote!(&[#elem]);
+            }
+        }
+        return quote!(&#ty);
+    }
+    if sql.schema.is_some() {
+        return quote!(&#ty);
     }
     match sql.name.as_str() {
-        "text" | "character varying" | "character" | "name" if sql.schema.is_none() => quote!(&str),
-        "bytea" if sql.schema.is_none() => quote!(&[u8]),
-        _ if copy => ty.clone(),
-        _ => quote!(&#ty),
+        "text" | "character varying" | "character" | "name" => quote!(&str),
+        "bytea" => quote!(&[u8]),
+        "json" | "jsonb" | "bit" | "bit varying" | "point" => quote!(&#ty),
+        _ => ty.clone(),
     }
 }
 
@@ -187,8 +174,9 @@ fn query(catalog: &Catalog, map: &TypeMap<'_>, q: &QueryDef) -> Result<TokenStre
     let signature = |m: &TypeMap<'_>, row_type: &TokenStream| -> Result<Signature, Diagnostic> {
         let mut params = Vec::new();
         for ((p, name), ident) in described.params.iter().zip(&q.params).zip(&names) {
-            let ty = rust(m, q, &p.ty, &format!("parameter {name}"))?;
-            let arg = argument(catalog, &ty, &p.ty);
+            let ty =
+                value_type(m, &p.ty, false, &format!("parameter {name}")).map_err(|e| e.at(q))?;
+            let arg = argument(m, &ty, &p.ty);
             let arg = if p.nullable {
                 quote!(::core::option::Option<#arg>)
             } else {
@@ -376,22 +364,104 @@ pub fn domain_of<'c>(catalog: &'c Catalog, c: &crate::query::Output) -> Option<&
     (domain.ty.name == c.ty.name && ty.array == c.ty.array).then_some(ty)
 }
 
-/// The Rust type of a query's value, or an error asking for a cast.
-fn rust(
-    map: &TypeMap<'_>,
-    q: &QueryDef,
-    ty: &ColumnType,
-    what: &str,
-) -> Result<TokenStream, Diagnostic> {
-    match map.map(ty, &None) {
-        Mapped::Rust(t) => Ok(t),
-        Mapped::None(why) => Err(q
-            .diagnostic(
-                None,
-                format!("query {}: {what} is {}: {why}", q.name, ty.format()),
-            )
-            .help("cast it to a type with a Rust mapping (::text, ::bigint ...)")),
+/// What is wrong with a query's types, and what to do. Query files add the file and
+/// line; `query!` shows it as it is.
+pub(crate) struct Problem {
+    message: String,
+    help: &'static str,
+}
+
+impl Problem {
+    /// The problem as a diagnostic at the query's name line.
+    fn at(self, q: &QueryDef) -> Diagnostic {
+        q.diagnostic(None, format!("query {}: {}", q.name, self.message))
+            .help(self.help)
     }
+
+    /// The problem as `query!` reports it.
+    pub(crate) fn inline(self) -> String {
+        format!("{}\n  = help: {}", self.message, self.help)
+    }
+}
+
+/// The Rust type of a parameter or result value (`Option` where it may be NULL), or a
+/// problem asking for a cast.
+pub(crate) fn value_type(
+    map: &TypeMap<'_>,
+    ty: &ColumnType,
+    nullable: bool,
+    what: &str,
+) -> Result<TokenStream, Problem> {
+    match map.map(ty, &None) {
+        Mapped::Rust(t) if nullable => Ok(quote!(::core::option::Option<#t>)),
+        Mapped::Rust(t) => Ok(t),
+        Mapped::None(why) => Err(Problem {
+            message: format!("{what} is {}: {why}", ty.format()),
+            help: "cast it to a type with a Rust mapping (::text, ::bigint ...)",
+        }),
+    }
+}
+
+/// A field of a query's row.
+pub(crate) struct Field<'a> {
+    /// The field's name.
+    pub ident: proc_macro2::Ident,
+    /// Its type, `Option` where the column may be NULL.
+    pub ty: TokenStream,
+    /// The result column it reads.
+    pub column: &'a crate::query::Output,
+}
+
+/// A field per result column, typed as `[columns]` overrides say for a table column
+/// read as it is, otherwise from the column's type (a domain's for a domain column).
+///
+/// # Errors
+/// A column with no name, two with one name, or one with no Rust type.
+pub(crate) fn fields<'a>(
+    map: &TypeMap<'_>,
+    columns: &'a [crate::query::Output],
+) -> Result<Vec<Field<'a>>, Problem> {
+    let mut out: Vec<Field<'a>> = Vec::new();
+    for (i, c) in columns.iter().enumerate() {
+        if c.name == "?column?" {
+            return Err(Problem {
+                message: format!("result column {} has no name", i + 1),
+                help: "name it: ... AS name",
+            });
+        }
+        let ident = naming::ident(&naming::field_name(&c.name));
+        if out.iter().any(|f| f.ident == ident) {
+            return Err(Problem {
+                message: format!("two result columns are named {}", c.name),
+                help: "give one of them another name: ... AS other_name",
+            });
+        }
+        let override_path = c.source.as_ref().and_then(|(t, col)| {
+            map.config
+                .columns
+                .get(&format!("{}.{}.{col}", t.schema, t.name))
+                .or_else(|| {
+                    map.config
+                        .columns
+                        .get(&format!("{}.{col}", t.name))
+                        .filter(|_| t.schema == "public")
+                })
+        });
+        let ty = match override_path.and_then(|p| syn::parse_str::<syn::Type>(p).ok()) {
+            Some(t) if c.nullable => quote!(::core::option::Option<#t>),
+            Some(t) => quote!(#t),
+            None => {
+                let ty = domain_of(map.catalog, c).unwrap_or(&c.ty);
+                value_type(map, ty, c.nullable, &format!("result column {}", c.name))?
+            }
+        };
+        out.push(Field {
+            ident,
+            ty,
+            column: c,
+        });
+    }
+    Ok(out)
 }
 
 /// A query's row type (as named from the queries module and from the query's own
@@ -462,50 +532,12 @@ fn row(
     let struct_name = naming::ident(&naming::type_name(&q.name));
     let mut fields = Vec::new();
     let mut reads = Vec::new();
-    let mut seen: Vec<String> = Vec::new();
-    for (i, c) in d.columns.iter().enumerate() {
-        if c.name == "?column?" {
-            return Err(q
-                .diagnostic(
-                    None,
-                    format!("query {}: result column {} has no name", q.name, i + 1),
-                )
-                .help("name it: ... AS name"));
-        }
-        let field = naming::field_name(&c.name);
-        if seen.contains(&field) {
-            return Err(q
-                .diagnostic(
-                    None,
-                    format!("query {}: two result columns are named {}", q.name, c.name),
-                )
-                .help("give one of them another name: ... AS other_name"));
-        }
-        seen.push(field.clone());
-        let override_path = c.source.as_ref().and_then(|(t, col)| {
-            map.config
-                .columns
-                .get(&format!("{}.{}.{col}", t.schema, t.name))
-                .or_else(|| {
-                    map.config
-                        .columns
-                        .get(&format!("{}.{col}", t.name))
-                        .filter(|_| t.schema == "public")
-                })
-        });
-        let ty = match override_path.and_then(|p| syn::parse_str::<syn::Type>(p).ok()) {
-            Some(t) => quote!(#t),
-            None => {
-                let ty = domain_of(catalog, c).unwrap_or(&c.ty);
-                rust(map, q, ty, &format!("result column {}", c.name))?
-            }
-        };
-        let ty = if c.nullable {
-            quote!(::core::option::Option<#ty>)
-        } else {
-            ty
-        };
-        let ident = naming::ident(&field);
+    for (i, f) in self::fields(map, &d.columns)
+        .map_err(|p| p.at(q))?
+        .into_iter()
+        .enumerate()
+    {
+        let (ident, ty, c) = (f.ident, f.ty, f.column);
         let doc = format!(
             " `{}`: {}{}",
             c.name,

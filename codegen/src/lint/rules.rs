@@ -508,23 +508,7 @@ impl Observer for Linter<'_> {
                     self.rebuilt.push((q.clone(), i));
                 }
                 for c in &ct.columns {
-                    if fold(&c.name) == "tenant_id" {
-                        self.tenants.push((q.clone(), i, at));
-                    }
-                    for o in &c.options {
-                        if let ColumnOption::ForeignKey(fk) = &o.option {
-                            self.foreign_key(
-                                catalog,
-                                search_path,
-                                i,
-                                at,
-                                &q,
-                                vec![fold(&c.name)],
-                                fk.on_delete.is_some(),
-                                &fk.foreign_table,
-                            );
-                        }
-                    }
+                    self.column(catalog, search_path, i, at, &q, c);
                 }
                 for c in &ct.constraints {
                     if let TableConstraint::ForeignKey(fk) = c {
@@ -717,6 +701,36 @@ impl Observer for Linter<'_> {
 }
 
 impl Linter<'_> {
+    /// A column declared by CREATE TABLE or ADD COLUMN: a tenant column, and its inline
+    /// foreign key.
+    fn column(
+        &mut self,
+        catalog: &Catalog,
+        search_path: &[String],
+        i: usize,
+        at: usize,
+        table: &QualifiedName,
+        c: &sqlparser::ast::ColumnDef,
+    ) {
+        if fold(&c.name) == "tenant_id" {
+            self.tenants.push((table.clone(), i, at));
+        }
+        for o in &c.options {
+            if let ColumnOption::ForeignKey(fk) = &o.option {
+                self.foreign_key(
+                    catalog,
+                    search_path,
+                    i,
+                    at,
+                    table,
+                    vec![fold(&c.name)],
+                    fk.on_delete.is_some(),
+                    &fk.foreign_table,
+                );
+            }
+        }
+    }
+
     #[allow(clippy::too_many_arguments)]
     fn foreign_key(
         &mut self,
@@ -784,23 +798,7 @@ impl Linter<'_> {
                 );
             }
             AlterTableOperation::AddColumn { column_def, .. } => {
-                if fold(&column_def.name) == "tenant_id" {
-                    self.tenants.push((q.clone(), i, at));
-                }
-                for o in &column_def.options {
-                    if let ColumnOption::ForeignKey(fk) = &o.option {
-                        self.foreign_key(
-                            catalog,
-                            search_path,
-                            i,
-                            at,
-                            &q,
-                            vec![fold(&column_def.name)],
-                            fk.on_delete.is_some(),
-                            &fk.foreign_table,
-                        );
-                    }
-                }
+                self.column(catalog, search_path, i, at, &q, column_def);
             }
             AlterTableOperation::DisableRowLevelSecurity => {
                 self.tenants.push((q.clone(), i, at));

@@ -263,14 +263,7 @@ impl Engine<'_> {
                 E::known(t("boolean"), nullable, None)
             }
             Expr::InSubquery { expr, subquery, .. } => {
-                let v = self.expr(expr, scope)?;
-                let cols = self.query(subquery, Some(scope))?;
-                let Some(c) = cols.first() else {
-                    return Err(QueryError::new("the subquery of IN returns no column"));
-                };
-                let other = E::new(c.ty.clone(), c.nullable, None);
-                self.meet(&v, &other, Ctx::Compare, e)?;
-                E::known(t("boolean"), v.nullable || c.nullable, None)
+                self.in_subquery(expr, subquery, scope, e, "IN")?
             }
             Expr::Between {
                 expr, low, high, ..
@@ -298,14 +291,7 @@ impl Engine<'_> {
                 let Expr::Subquery(q) = right.as_ref() else {
                     return Err(QueryError::new("expected a subquery"));
                 };
-                let v = self.expr(left, scope)?;
-                let cols = self.query(q, Some(scope))?;
-                let Some(c) = cols.first() else {
-                    return Err(QueryError::new("the subquery of ANY returns no column"));
-                };
-                let other = E::new(c.ty.clone(), c.nullable, None);
-                self.meet(&v, &other, Ctx::Compare, e)?;
-                E::known(t("boolean"), v.nullable || c.nullable, None)
+                self.in_subquery(left, q, scope, e, "ANY")?
             }
             Expr::AnyOp {
                 left,
@@ -891,6 +877,27 @@ impl Engine<'_> {
             }
             v
         })
+    }
+
+    /// `x IN (SELECT ...)` and `x = ANY (SELECT ...)`: `x` meets the subquery's column.
+    fn in_subquery(
+        &mut self,
+        left: &Expr,
+        q: &sqlparser::ast::Query,
+        scope: &Scope,
+        e: &Expr,
+        what: &str,
+    ) -> Result<E, QueryError> {
+        let v = self.expr(left, scope)?;
+        let cols = self.query(q, Some(scope))?;
+        let Some(c) = cols.first() else {
+            return Err(QueryError::new(format!(
+                "the subquery of {what} returns no column"
+            )));
+        };
+        let other = E::new(c.ty.clone(), c.nullable, None);
+        self.meet(&v, &other, Ctx::Compare, e)?;
+        Ok(E::known(t("boolean"), v.nullable || c.nullable, None))
     }
 
     /// The known type of an argument, domains read as their base.

@@ -446,18 +446,11 @@ impl<'c> Engine<'c> {
             TableFactor::Table {
                 name, alias, args, ..
             } => {
-                let mut rel = match args {
+                let rel = match args {
                     Some(a) => self.table_function(name, a, scope)?,
                     None => self.relation(name)?,
                 };
-                if let Some(alias) = alias {
-                    scalar_alias(&mut rel, alias);
-                    rel.name = fold(&alias.name);
-                    for (c, n) in rel.cols.iter_mut().zip(&alias.columns) {
-                        c.name = fold(&n.name);
-                    }
-                }
-                Ok(vec![rel])
+                Ok(vec![aliased(rel, alias.as_ref())])
             }
             TableFactor::Derived {
                 subquery,
@@ -470,19 +463,14 @@ impl<'c> Engine<'c> {
                 } else {
                     self.query(subquery, scope.parent)?
                 };
-                let mut rel = Rel {
-                    name: alias.as_ref().map(|a| fold(&a.name)).unwrap_or_default(),
+                let rel = Rel {
+                    name: String::new(),
                     cols: cols
                         .into_iter()
                         .map(|c| Col { source: None, ..c })
                         .collect(),
                 };
-                if let Some(alias) = alias {
-                    for (c, n) in rel.cols.iter_mut().zip(&alias.columns) {
-                        c.name = fold(&n.name);
-                    }
-                }
-                Ok(vec![rel])
+                Ok(vec![aliased(rel, alias.as_ref())])
             }
             TableFactor::UNNEST {
                 alias, array_exprs, ..
@@ -505,18 +493,11 @@ impl<'c> Engine<'c> {
                         source: None,
                     });
                 }
-                let mut rel = Rel {
+                let rel = Rel {
                     name: "unnest".to_string(),
                     cols,
                 };
-                if let Some(alias) = alias {
-                    scalar_alias(&mut rel, alias);
-                    rel.name = fold(&alias.name);
-                    for (c, n) in rel.cols.iter_mut().zip(&alias.columns) {
-                        c.name = fold(&n.name);
-                    }
-                }
-                Ok(vec![rel])
+                Ok(vec![aliased(rel, alias.as_ref())])
             }
             TableFactor::NestedJoin {
                 table_with_joins,
@@ -735,7 +716,7 @@ impl<'c> Engine<'c> {
 
     /// A set-returning function in FROM: `unnest($1::int[])`, `generate_series(1, 10)`.
     /// Its relation is named after the function, as its one column is when the function
-    /// returns a plain value (see [`scalar_alias`]).
+    /// returns a plain value (see [`aliased`]).
     fn table_function(
         &mut self,
         name: &ObjectName,
@@ -1086,13 +1067,22 @@ fn not_null_facts(e: &sqlparser::ast::Expr, out: &mut Vec<(Option<String>, Strin
     }
 }
 
+/// A relation under its `AS alias (col, ...)`: renamed, its columns renamed in order.
 /// `FROM generate_series(1, 3) g` names the column `g` too: a function returning a plain
 /// value (its one column named after the function, not an OUT parameter) takes the
 /// table alias as its column's name when no column aliases are given.
-fn scalar_alias(rel: &mut Rel, alias: &sqlparser::ast::TableAlias) {
+fn aliased(mut rel: Rel, alias: Option<&sqlparser::ast::TableAlias>) -> Rel {
+    let Some(alias) = alias else {
+        return rel;
+    };
     if let [only] = rel.cols.as_mut_slice() {
         if alias.columns.is_empty() && only.name == rel.name {
             only.name = fold(&alias.name);
         }
     }
+    rel.name = fold(&alias.name);
+    for (c, n) in rel.cols.iter_mut().zip(&alias.columns) {
+        c.name = fold(&n.name);
+    }
+    rel
 }

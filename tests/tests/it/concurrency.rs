@@ -86,13 +86,7 @@ fn start_together(n: usize, with_concurrent_index: bool, use_async: bool) {
     let total: usize = results.iter().map(|r| *r.as_ref().unwrap()).sum();
     assert_eq!(total, 4, "each migration applied by exactly one run");
     let mut c = db.client();
-    let log: Vec<i32> = c
-        .query("SELECT version FROM applied_log ORDER BY version", &[])
-        .unwrap()
-        .iter()
-        .map(|r| r.get(0))
-        .collect();
-    assert_eq!(log, [1, 2, 3, 4]);
+    assert_eq!(crate::support::applied_log(&mut c), [1, 2, 3, 4]);
     assert_eq!(history(&mut c).len(), 4);
     assert_eq!(
         crate::support::advisory_locks(&mut c),
@@ -216,13 +210,11 @@ fn thirty_two_processes_twenty_rounds() {
             "round {round}: each migration applied by one process"
         );
         let mut c = db.client();
-        let log: Vec<i32> = c
-            .query("SELECT version FROM applied_log ORDER BY version", &[])
-            .unwrap()
-            .iter()
-            .map(|r| r.get(0))
-            .collect();
-        assert_eq!(log, [1, 2, 3, 4], "round {round}");
+        assert_eq!(
+            crate::support::applied_log(&mut c),
+            [1, 2, 3, 4],
+            "round {round}"
+        );
         assert_eq!(history(&mut c).len(), 4, "round {round}");
         assert_eq!(crate::support::advisory_locks(&mut c), 0, "round {round}");
     }

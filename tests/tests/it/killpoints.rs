@@ -372,26 +372,25 @@ fn interrupt_at_gates(terminate: bool, grouped: bool) -> (usize, usize) {
     (GATES as usize, refusals)
 }
 
-#[test]
-fn sigkill_inside_each_statement_that_waits_at_a_gate() {
-    let (a, ra) = interrupt_at_gates(false, false);
-    let (b, rb) = interrupt_at_gates(false, true);
+/// Every gate, one migration at a time and grouped, interrupted the same way.
+fn interrupt_at_every_gate(terminate: bool, how: &str) {
+    let (a, ra) = interrupt_at_gates(terminate, false);
+    let (b, rb) = interrupt_at_gates(terminate, true);
     println!(
-        "SIGKILL inside statements: {} points, {} refusals until resolved",
+        "{how} inside statements: {} points, {} refusals until resolved",
         a + b,
         ra + rb
     );
 }
 
 #[test]
+fn sigkill_inside_each_statement_that_waits_at_a_gate() {
+    interrupt_at_every_gate(false, "SIGKILL");
+}
+
+#[test]
 fn losing_the_server_session_inside_each_gated_statement() {
-    let (a, ra) = interrupt_at_gates(true, false);
-    let (b, rb) = interrupt_at_gates(true, true);
-    println!(
-        "pg_terminate_backend inside statements: {} points, {} refusals until resolved",
-        a + b,
-        ra + rb
-    );
+    interrupt_at_every_gate(true, "pg_terminate_backend");
 }
 
 #[test]

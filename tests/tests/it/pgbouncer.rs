@@ -10,7 +10,7 @@ use pgstrata::ErrorKind;
 use pgstrata_testkit::{connect_blocking, fresh_db, PoolMode, Pooler};
 
 use crate::concurrency::logged;
-use crate::support::{advisory_locks, history};
+use crate::support::{advisory_locks, applied_log, history};
 
 /// `n` blocking runs through `url`, started together; each result is the number applied
 /// or the error's kind and text.
@@ -34,13 +34,6 @@ fn start_together(
         })
         .collect();
     handles.into_iter().map(|h| h.join().unwrap()).collect()
-}
-
-fn applied_log(c: &mut postgres::Client) -> Vec<i32> {
-    match c.query("SELECT version FROM applied_log ORDER BY version", &[]) {
-        Ok(rows) => rows.iter().map(|r| r.get(0)).collect(),
-        Err(_) => Vec::new(), // V1 (which creates the log) is not applied yet
-    }
 }
 
 #[test]

@@ -66,6 +66,15 @@ pub fn corpus(name: &str) -> PathBuf {
     p
 }
 
+/// The versions the logged fixture's migrations wrote into `applied_log`, in order; empty
+/// before V1 (which creates the log) is applied.
+pub fn applied_log(c: &mut postgres::Client) -> Vec<i32> {
+    match c.query("SELECT version FROM applied_log ORDER BY version", &[]) {
+        Ok(rows) => rows.iter().map(|r| r.get(0)).collect(),
+        Err(_) => Vec::new(),
+    }
+}
+
 /// Rows of the history table, as (version, state).
 pub fn history(client: &mut postgres::Client) -> Vec<(i64, String)> {
     client

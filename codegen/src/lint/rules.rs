@@ -488,21 +488,8 @@ impl Observer for Linter<'_> {
                 }
             }
             Statement::CreateTable(ct) => {
-                let name = parts(&ct.name);
-                let (schema, table) = match name.as_slice() {
-                    [n] => (
-                        search_path
-                            .first()
-                            .cloned()
-                            .unwrap_or_else(|| "public".into()),
-                        n.clone(),
-                    ),
-                    [.., s, n] => (s.clone(), n.clone()),
-                    [] => return,
-                };
-                let q = QualifiedName {
-                    schema,
-                    name: table,
+                let Some(q) = created(search_path, &ct.name) else {
+                    return;
                 };
                 if ct.query.is_some() {
                     self.rebuilt.push((q.clone(), i));
@@ -596,19 +583,9 @@ impl Observer for Linter<'_> {
                 name,
                 representation: Some(sqlparser::ast::UserDefinedTypeRepresentation::Enum { .. }),
             } => {
-                let p = parts(name);
-                let (schema, n) = match p.as_slice() {
-                    [n] => (
-                        search_path
-                            .first()
-                            .cloned()
-                            .unwrap_or_else(|| "public".into()),
-                        n.clone(),
-                    ),
-                    [.., s, n] => (s.clone(), n.clone()),
-                    [] => return,
-                };
-                self.new_enums.insert(QualifiedName { schema, name: n });
+                if let Some(q) = created(search_path, name) {
+                    self.new_enums.insert(q);
+                }
             }
             Statement::AlterType(at_) => {
                 if let AlterTypeOperation::AddValue(add) = &at_.operation {
@@ -644,20 +621,8 @@ impl Observer for Linter<'_> {
             Statement::CreateView(v) => {
                 if let Some(q) = self.existing_view(catalog, search_path, &v.name) {
                     self.blocks_named(i, at, format!("view {}.{}", q.schema, q.name));
-                } else {
-                    let p = parts(&v.name);
-                    let (schema, n) = match p.as_slice() {
-                        [n] => (
-                            search_path
-                                .first()
-                                .cloned()
-                                .unwrap_or_else(|| "public".into()),
-                            n.clone(),
-                        ),
-                        [.., s, n] => (s.clone(), n.clone()),
-                        [] => return,
-                    };
-                    self.new_views.insert(QualifiedName { schema, name: n });
+                } else if let Some(q) = created(search_path, &v.name) {
+                    self.new_views.insert(q);
                 }
             }
             Statement::Drop {
@@ -1054,6 +1019,24 @@ fn not_null_check(e: &Expr) -> Option<String> {
         },
         Expr::Nested(n) => not_null_check(n),
         _ => None,
+    }
+}
+
+/// Where CREATE puts `name`: its schema if qualified, else the first of the search path.
+fn created(search_path: &[String], name: &ObjectName) -> Option<QualifiedName> {
+    match parts(name).as_slice() {
+        [n] => Some(QualifiedName {
+            schema: search_path
+                .first()
+                .cloned()
+                .unwrap_or_else(|| "public".into()),
+            name: n.clone(),
+        }),
+        [.., s, n] => Some(QualifiedName {
+            schema: s.clone(),
+            name: n.clone(),
+        }),
+        [] => None,
     }
 }
 

@@ -54,6 +54,46 @@ use pgstrata_core::catalog::{Difference, Shape};
 use plan::{HistoryRow, PlanOptions};
 use report::ProgressFn;
 
+/// Connects to PostgreSQL without TLS and drives the connection on the current tokio
+/// runtime: the two lines every service writes before `MIGRATIONS.run`.
+///
+/// Why it is here: `tokio_postgres::connect` is generic over the TLS connector, so
+/// calling it compiles tokio-postgres's connection code into the calling crate, again
+/// on every rebuild after a migration changes. This function is compiled once, in
+/// pgstrata. With TLS, call `tokio_postgres::connect` with your connector and spawn the
+/// connection yourself.
+///
+/// The connection task ends when the client is dropped; an error that ends it sooner
+/// is logged as a `tracing` warning (the client's next call then fails).
+///
+/// # Errors
+/// The configuration string does not parse, or the server cannot be reached or refuses
+/// the login.
+///
+/// # Panics
+/// Outside a tokio runtime, as `tokio::spawn` does.
+pub fn connect(
+    config: &str,
+) -> BoxFuture<'_, Result<tokio_postgres::Client, tokio_postgres::Error>> {
+    Box::pin(async move {
+        let (client, connection) = tokio_postgres::connect(config, tokio_postgres::NoTls).await?;
+        tokio::spawn(async move {
+            if let Err(e) = connection.await {
+                tracing::warn!(error = %e, "PostgreSQL connection ended");
+            }
+        });
+        Ok(client)
+    })
+}
+
+/// The future the runner's async methods return.
+///
+/// Boxed on purpose: an `async fn` body is compiled again in every crate that awaits
+/// it, so a service awaiting `MIGRATIONS.run` would recompile the whole runner each
+/// time a migration changes. Behind a box it is compiled once, here; the allocation is
+/// nothing beside a database round trip.
+pub type BoxFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
+
 /// The default history table.
 pub const DEFAULT_TABLE: &str = "pgstrata_migrations";
 
@@ -143,8 +183,11 @@ impl Migrations {
     ///
     /// # Errors
     /// See [`Runner::run`].
-    pub async fn run(&self, client: &mut tokio_postgres::Client) -> Result<Report, Error> {
-        self.runner().run(client).await
+    pub fn run<'a>(
+        &'a self,
+        client: &'a mut tokio_postgres::Client,
+    ) -> BoxFuture<'a, Result<Report, Error>> {
+        Box::pin(async move { self.runner().run(client).await })
     }
 
     /// Applies every pending migration with the default options, on a blocking client.
@@ -161,13 +204,15 @@ impl Migrations {
     ///
     /// # Errors
     /// The query fails for another reason than a missing table.
-    pub async fn history(
-        &self,
-        client: &mut tokio_postgres::Client,
-        table: &str,
-    ) -> Result<Vec<HistoryRow>, Error> {
-        let table = HistoryTable::parse(table)?;
-        Ok(history::read(client, &table).await?.unwrap_or_default())
+    pub fn history<'a>(
+        &'a self,
+        client: &'a mut tokio_postgres::Client,
+        table: &'a str,
+    ) -> BoxFuture<'a, Result<Vec<HistoryRow>, Error>> {
+        Box::pin(async move {
+            let table = HistoryTable::parse(table)?;
+            Ok(history::read(client, &table).await?.unwrap_or_default())
+        })
     }
 }
 
@@ -193,8 +238,11 @@ impl Migrations {
     /// # Errors
     /// The migrations were loaded at run time (no compiled schema), or the catalog
     /// cannot be read.
-    pub async fn verify(&self, client: &mut tokio_postgres::Client) -> Result<SchemaCheck, Error> {
-        self.verify_on(client, DEFAULT_TABLE).await
+    pub fn verify<'a>(
+        &'a self,
+        client: &'a mut tokio_postgres::Client,
+    ) -> BoxFuture<'a, Result<SchemaCheck, Error>> {
+        Box::pin(self.verify_on(client, DEFAULT_TABLE))
     }
 
     /// [`Migrations::verify`] on a blocking client.
@@ -404,8 +452,11 @@ impl<'m> Runner<'m> {
     /// out-of-order or unknown versions); the lock is not free in time or not really
     /// held; a query of the runner's fails. [`Error::report`] says what was applied
     /// before the error.
-    pub async fn run(&self, client: &mut tokio_postgres::Client) -> Result<Report, Error> {
-        self.run_checked(client).await
+    pub fn run<'a>(
+        &'a self,
+        client: &'a mut tokio_postgres::Client,
+    ) -> BoxFuture<'a, Result<Report, Error>> {
+        Box::pin(self.run_checked(client))
     }
 
     async fn run_checked<C: Conn>(&self, conn: &mut C) -> Result<Report, Error> {
@@ -448,12 +499,12 @@ impl<'m> Runner<'m> {
     /// this binary does not have, or migrations without down SQL (all of them named).
     /// Then: a down SQL that fails ([`ErrorKind::Migration`]); [`Error::report`] lists
     /// what was reverted before it.
-    pub async fn revert_to(
-        &self,
-        client: &mut tokio_postgres::Client,
+    pub fn revert_to<'a>(
+        &'a self,
+        client: &'a mut tokio_postgres::Client,
         version: i64,
-    ) -> Result<Report, Error> {
-        self.revert_on(client, version).await
+    ) -> BoxFuture<'a, Result<Report, Error>> {
+        Box::pin(self.revert_on(client, version))
     }
 
     /// [`Runner::revert_to`] for the blocking client.

@@ -345,11 +345,13 @@ pub fn schema_module(
         pub mod schema {
             /// Every table with a row struct, in the order the migrations create them.
             ///
-            /// A function rather than a static: a static would make every crate that
-            /// embeds migrations compile every `from_row`, used or not.
+            /// A function holding a `const` rather than a `static`: rustc compiles every
+            /// static (and every function it points to) into the binary, used or not, so
+            /// a static list would make each crate that embeds migrations compile every
+            /// `from_row`. A const is compiled only where `tables()` is called.
             #[inline]
             pub fn tables() -> &'static [::pgstrata::TableInfo] {
-                static TABLES: &[::pgstrata::TableInfo] = &[#(#tables),*];
+                const TABLES: &[::pgstrata::TableInfo] = &[#(#tables),*];
                 TABLES
             }
 

@@ -26,7 +26,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             url
         }
     };
-    let mut client = pgstrata_testkit::connect(&url).await?;
+    let mut client = pgstrata::connect(&url).await?;
 
     let report = db::MIGRATIONS.run(&mut client).await?;
     println!(

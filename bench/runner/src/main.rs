@@ -443,13 +443,23 @@ fn history_count(url: &str, t: Tool) -> String {
         .unwrap_or_else(|_| "no".into())
 }
 
-/// `cargo build --release` of a crate that embeds the migrations, after editing one
-/// migration, and whether adding a file rebuilds at all.
+/// `cargo build --release` after editing one migration, and whether adding a file
+/// rebuilds at all, for two crates per tool: a service that connects and applies its
+/// migrations at startup (`service-*`, what users build), and a crate that only embeds
+/// them (`rebuild-*`, the macro's own share).
 fn rebuilds() {
+    rebuilds_of(
+        "service",
+        "a service that connects and applies them at startup",
+    );
+    rebuilds_of("rebuild", "a crate that only embeds them");
+}
+
+fn rebuilds_of(prefix: &str, what: &str) {
     let bench = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let rounds = env_usize("BENCH_REBUILD_ROUNDS", 3);
     println!(
-        "\n## incremental `cargo build --release` after editing one migration (median of {rounds})"
+        "\n## incremental `cargo build --release` after editing one migration: {what} (median of {rounds})"
     );
     let mut results = Vec::new();
     for (tool, folder, file) in [
@@ -457,7 +467,7 @@ fn rebuilds() {
         ("sqlx", "sqlx", "500_m500.sql"),
         ("refinery", "refinery", "V500__m500.sql"),
     ] {
-        let krate = format!("rebuild-{tool}");
+        let krate = format!("{prefix}-{tool}");
         let path = bench.join("migrations").join(folder).join(file);
         let original = std::fs::read_to_string(&path).expect("migration 500");
         build(&bench, &krate); // warm

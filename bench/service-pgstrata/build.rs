@@ -1,0 +1,5 @@
+fn main() {
+    pgstrata_codegen::Builder::new("../migrations/sqlx")
+        .watch()
+        .unwrap();
+}

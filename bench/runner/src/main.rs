@@ -374,13 +374,25 @@ fn warm(dbs: &mut Dbs) {
     println!(
         "\n## warm start, nothing to do (median of {warm_iters}, in-process, connection excluded)"
     );
+    // The tools take turns, one start each per iteration, so that the machine's drift
+    // during the section falls on all three alike.
+    let tools = [Tool::Pgstrata, Tool::Refinery, Tool::Sqlx];
+    let urls: Vec<String> = tools
+        .iter()
+        .map(|t| {
+            let url = dbs.create(&format!("warm_{}", t.name()));
+            timed_run(*t, &url).unwrap_or_else(|e| panic!("{}: {e}", t.name()));
+            url
+        })
+        .collect();
+    let mut times: Vec<Vec<Duration>> = vec![Vec::new(); tools.len()];
+    for _ in 0..warm_iters {
+        for (i, t) in tools.iter().enumerate() {
+            times[i].push(timed_run(*t, &urls[i]).expect("warm run"));
+        }
+    }
     let mut warm = Vec::new();
-    for t in [Tool::Pgstrata, Tool::Refinery, Tool::Sqlx] {
-        let url = dbs.create(&format!("warm_{}", t.name()));
-        timed_run(t, &url).unwrap_or_else(|e| panic!("{}: {e}", t.name()));
-        let times: Vec<Duration> = (0..warm_iters)
-            .map(|_| timed_run(t, &url).expect("warm run"))
-            .collect();
+    for (t, times) in tools.iter().zip(times) {
         let m = median(times);
         println!("  {:<18} {}", t.name(), ms(m));
         warm.push(m);
@@ -390,6 +402,29 @@ fn warm(dbs: &mut Dbs) {
         "  pgstrata / faster peer = {} (goal: at most 0.50x)",
         ratio(warm[0], faster_peer)
     );
+    // What one round trip costs on a fresh connection, and what reading the history
+    // costs by itself: the floor under pgstrata's warm start.
+    let url = dbs.create("warm_probe");
+    timed_run(Tool::Pgstrata, &url).expect("warm probe setup");
+    for (label, sql) in [
+        ("one round trip (SELECT 1)", "SELECT 1"),
+        (
+            "history read alone",
+            "SELECT version, checksum, state FROM pgstrata_migrations",
+        ),
+    ] {
+        let times: Vec<Duration> = (0..warm_iters)
+            .map(|_| {
+                rt().block_on(async {
+                    let c = pgstrata_testkit::connect(&url).await.expect("connect");
+                    let t = Instant::now();
+                    c.simple_query(sql).await.expect("probe");
+                    t.elapsed()
+                })
+            })
+            .collect();
+        println!("  {label:<30} {}", ms(median(times)));
+    }
 }
 
 fn concurrent(dbs: &mut Dbs) {

@@ -180,18 +180,6 @@ pub mod __private {
         T::from_row(row).map(|_| ())
     }
 
-    /// A value for [`insert`], present.
-    #[inline]
-    pub fn req<T: ToSql + Sync>(value: &T) -> Option<&(dyn ToSql + Sync)> {
-        Some(value)
-    }
-
-    /// A value for [`insert`], left to the column's default when `None`.
-    #[inline]
-    pub fn opt<T: ToSql + Sync>(value: &Option<T>) -> Option<&(dyn ToSql + Sync)> {
-        value.as_ref().map(|v| v as &(dyn ToSql + Sync))
-    }
-
     /// `INSERT INTO table (given columns) VALUES ($1, ...) RETURNING returning`, or
     /// `DEFAULT VALUES` when no column is given. One function for every generated
     /// insert struct, so each adds only its list of columns to the build.

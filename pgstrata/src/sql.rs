@@ -257,3 +257,74 @@ read_tuple!(A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9, K 10, L 11, M 12);
 read_tuple!(A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9, K 10, L 11, M 12, N 13);
 read_tuple!(A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9, K 10, L 11, M 12, N 13, O 14);
 read_tuple!(A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9, K 10, L 11, M 12, N 13, O 14, P 15);
+
+/// A value of a generated insert struct: [`Req`] is always sent, [`Opt`] only when
+/// `Some` (`None` leaves the column to its default).
+pub trait InsertValue<'a> {
+    /// The value to bind, or `None` to leave the column out of the insert.
+    fn value(self) -> Option<&'a (dyn ToSql + Sync)>;
+}
+
+/// A required column's value.
+pub struct Req<'a, T>(pub &'a T);
+
+/// An optional column's value.
+pub struct Opt<'a, T>(pub &'a Option<T>);
+
+impl<'a, T: ToSql + Sync> InsertValue<'a> for Req<'a, T> {
+    #[inline]
+    fn value(self) -> Option<&'a (dyn ToSql + Sync)> {
+        Some(self.0)
+    }
+}
+
+impl<'a, T: ToSql + Sync> InsertValue<'a> for Opt<'a, T> {
+    #[inline]
+    fn value(self) -> Option<&'a (dyn ToSql + Sync)> {
+        self.0.as_ref().map(|v| v as &(dyn ToSql + Sync))
+    }
+}
+
+/// The values of an insert struct, up to 16 columns per call: generated `values` bodies
+/// make one call per 16 columns, so the compiler proves each column type bindable
+/// once per type instead of once per column.
+pub trait WriteTuple<'a> {
+    /// Appends `(name, value)` for each tuple element, `names` in the same order.
+    fn write(
+        self,
+        names: &[&'static str],
+        out: &mut Vec<(&'static str, Option<&'a (dyn ToSql + Sync)>)>,
+    );
+}
+
+macro_rules! write_tuple {
+    ($($t:ident $i:tt),+) => {
+        impl<'a, $($t: InsertValue<'a>),+> WriteTuple<'a> for ($($t,)+) {
+            #[inline]
+            fn write(
+                self,
+                names: &[&'static str],
+                out: &mut Vec<(&'static str, Option<&'a (dyn ToSql + Sync)>)>,
+            ) {
+                $(out.push((names.get($i).copied().unwrap_or(""), self.$i.value()));)+
+            }
+        }
+    };
+}
+
+write_tuple!(A 0);
+write_tuple!(A 0, B 1);
+write_tuple!(A 0, B 1, C 2);
+write_tuple!(A 0, B 1, C 2, D 3);
+write_tuple!(A 0, B 1, C 2, D 3, E 4);
+write_tuple!(A 0, B 1, C 2, D 3, E 4, F 5);
+write_tuple!(A 0, B 1, C 2, D 3, E 4, F 5, G 6);
+write_tuple!(A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7);
+write_tuple!(A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8);
+write_tuple!(A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9);
+write_tuple!(A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9, K 10);
+write_tuple!(A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9, K 10, L 11);
+write_tuple!(A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9, K 10, L 11, M 12);
+write_tuple!(A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9, K 10, L 11, M 12, N 13);
+write_tuple!(A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9, K 10, L 11, M 12, N 13, O 14);
+write_tuple!(A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9, K 10, L 11, M 12, N 13, O 14, P 15);

@@ -153,17 +153,35 @@ pub fn emit(
         let doc = column_doc(f.column);
         quote!(#[doc = #doc] pub #ident: #ty)
     });
-    let values = insertable.iter().map(|f| {
-        let (ident, col) = (
-            &f.ident,
-            format!("\"{}\"", f.column.name.replace('"', "\"\"")),
-        );
-        if optional(f.column) {
-            quote!((#col, ::pgstrata::__private::opt(&self.#ident)))
-        } else {
-            quote!((#col, ::pgstrata::__private::req(&self.#ident)))
+    // One `WriteTuple` call per chunk of up to 16 columns, like the reads above.
+    let mut writes = Vec::new();
+    for chunk in insertable.chunks(16) {
+        let wrapped = chunk.iter().map(|f| {
+            let ident = &f.ident;
+            if optional(f.column) {
+                quote!(::pgstrata::__private::Opt(&self.#ident))
+            } else {
+                quote!(::pgstrata::__private::Req(&self.#ident))
+            }
+        });
+        let names = chunk
+            .iter()
+            .map(|f| format!("\"{}\"", f.column.name.replace('"', "\"\"")));
+        writes.push(quote! {
+            ::pgstrata::__private::WriteTuple::write((#(#wrapped,)*), &[#(#names),*], &mut out);
+        });
+    }
+    let insertable_count = insertable.len();
+    let values_body = if writes.is_empty() {
+        // A table whose columns are all generated: nothing to write (and no `mut`).
+        quote!(::std::vec::Vec::new())
+    } else {
+        quote! {
+            let mut out = ::std::vec::Vec::with_capacity(#insertable_count);
+            #(#writes)*
+            out
         }
-    });
+    };
     let row_doc = doc.iter().map(|d| quote!(#[doc = #d]));
     let new_doc = format!(
         " A new row for table `{}.{}`: `None` leaves a column to its default (or NULL).",
@@ -229,7 +247,7 @@ pub fn emit(
             const RETURNING: &'static str = #returning;
             #[inline]
             fn values(&self) -> ::std::vec::Vec<(&'static str, ::core::option::Option<&(dyn #p::ToSql + ::core::marker::Sync)>)> {
-                ::std::vec![#(#values),*]
+                #values_body
             }
         }
     })

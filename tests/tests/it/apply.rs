@@ -92,6 +92,32 @@ fn macro_and_loader_agree() {
     }
 }
 
+/// `pgstrata::connect`: the client works while the spawned connection task drives it,
+/// the future is `Send` (a service may spawn its startup), and a bad configuration or
+/// an unreachable server is an error, not a panic.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connect_helper_applies_and_reports_bad_urls() {
+    let f = three();
+    let m = f.migrations();
+    let db = fresh_db();
+    let url = db.url().to_string();
+    let report = tokio::spawn(async move {
+        let mut c = pgstrata::connect(&url).await.unwrap();
+        m.run(&mut c).await
+    });
+    let report = report.await.unwrap().unwrap();
+    assert_eq!(
+        report.applied.iter().map(|a| a.version).collect::<Vec<_>>(),
+        [1, 2, 10]
+    );
+
+    let bad = pgstrata::connect("host=127.0.0.1 port=notaport").await;
+    assert!(bad.is_err(), "an unparsable configuration is an error");
+    // Port 1 on loopback: nothing listens there.
+    let refused = pgstrata::connect("host=127.0.0.1 port=1 user=x connect_timeout=5").await;
+    assert!(refused.is_err(), "an unreachable server is an error");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn async_client_target_and_dry_run() {
     let f = three();

@@ -334,12 +334,37 @@ fn cold(dbs: &mut Dbs, rounds: usize) {
         Tool::FloorHistory,
     ];
     let mut cold: Vec<Vec<Duration>> = vec![Vec::new(); tools.len()];
-    for _ in 0..rounds {
-        for (i, t) in tools.iter().enumerate() {
+    for round in 0..rounds {
+        // Every other round runs the tools in reverse, so that no tool always goes
+        // first after the databases are created.
+        let order: Vec<usize> = if round % 2 == 0 {
+            (0..tools.len()).collect()
+        } else {
+            (0..tools.len()).rev().collect()
+        };
+        for i in order {
+            let t = tools[i];
             let url = dbs.create(&format!("cold_{}", t.name().replace('-', "_")));
-            cold[i].push(timed_run(*t, &url).unwrap_or_else(|e| panic!("{}: {e}", t.name())));
+            cold[i].push(timed_run(t, &url).unwrap_or_else(|e| panic!("{}: {e}", t.name())));
         }
     }
+    // Ratios within each round (the two runs minutes apart at most), then their median:
+    // steadier than a ratio of medians when the machine drifts during the section.
+    let paired = |a: usize, b: usize| {
+        let mut r: Vec<f64> = cold[a]
+            .iter()
+            .zip(&cold[b])
+            .map(|(x, y)| x.as_secs_f64() / y.as_secs_f64())
+            .collect();
+        r.sort_by(f64::total_cmp);
+        r.get(r.len() / 2).copied().unwrap_or(f64::NAN)
+    };
+    let per_round = [
+        ("pgstrata / floor", paired(1, 0)),
+        ("pgstrata-grouped / floor-grouped", paired(5, 4)),
+        ("floor-history / floor", paired(6, 0)),
+        ("pgstrata / floor-history", paired(1, 6)),
+    ];
     let cold: Vec<Duration> = cold.into_iter().map(median).collect();
     println!("\n## cold apply into an empty database (median of {rounds})");
     for (t, d) in tools.iter().zip(&cold) {
@@ -366,6 +391,10 @@ fn cold(dbs: &mut Dbs, rounds: usize) {
         "  pgstrata / floor-history                       = {}",
         ratio(cold[1], cold[6])
     );
+    println!("  median of the per-round ratios (goal for the first two: at most 1.05x):");
+    for (label, r) in per_round {
+        println!("    {label:<34} {r:.2}x");
+    }
 }
 
 fn warm(dbs: &mut Dbs) {

@@ -241,23 +241,6 @@ macro_rules! read_tuple {
     };
 }
 
-read_tuple!(A 0);
-read_tuple!(A 0, B 1);
-read_tuple!(A 0, B 1, C 2);
-read_tuple!(A 0, B 1, C 2, D 3);
-read_tuple!(A 0, B 1, C 2, D 3, E 4);
-read_tuple!(A 0, B 1, C 2, D 3, E 4, F 5);
-read_tuple!(A 0, B 1, C 2, D 3, E 4, F 5, G 6);
-read_tuple!(A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7);
-read_tuple!(A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8);
-read_tuple!(A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9);
-read_tuple!(A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9, K 10);
-read_tuple!(A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9, K 10, L 11);
-read_tuple!(A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9, K 10, L 11, M 12);
-read_tuple!(A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9, K 10, L 11, M 12, N 13);
-read_tuple!(A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9, K 10, L 11, M 12, N 13, O 14);
-read_tuple!(A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9, K 10, L 11, M 12, N 13, O 14, P 15);
-
 /// A value of a generated insert struct: [`Req`] is always sent, [`Opt`] only when
 /// `Some` (`None` leaves the column to its default).
 pub trait InsertValue<'a> {
@@ -312,19 +295,27 @@ macro_rules! write_tuple {
     };
 }
 
-write_tuple!(A 0);
-write_tuple!(A 0, B 1);
-write_tuple!(A 0, B 1, C 2);
-write_tuple!(A 0, B 1, C 2, D 3);
-write_tuple!(A 0, B 1, C 2, D 3, E 4);
-write_tuple!(A 0, B 1, C 2, D 3, E 4, F 5);
-write_tuple!(A 0, B 1, C 2, D 3, E 4, F 5, G 6);
-write_tuple!(A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7);
-write_tuple!(A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8);
-write_tuple!(A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9);
-write_tuple!(A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9, K 10);
-write_tuple!(A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9, K 10, L 11);
-write_tuple!(A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9, K 10, L 11, M 12);
-write_tuple!(A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9, K 10, L 11, M 12, N 13);
-write_tuple!(A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9, K 10, L 11, M 12, N 13, O 14);
-write_tuple!(A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9, K 10, L 11, M 12, N 13, O 14, P 15);
+/// Both tuple traits, for every arity up to 16.
+macro_rules! tuples {
+    ($($t:ident $i:tt),+) => {
+        read_tuple!($($t $i),+);
+        write_tuple!($($t $i),+);
+    };
+}
+
+tuples!(A 0);
+tuples!(A 0, B 1);
+tuples!(A 0, B 1, C 2);
+tuples!(A 0, B 1, C 2, D 3);
+tuples!(A 0, B 1, C 2, D 3, E 4);
+tuples!(A 0, B 1, C 2, D 3, E 4, F 5);
+tuples!(A 0, B 1, C 2, D 3, E 4, F 5, G 6);
+tuples!(A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7);
+tuples!(A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8);
+tuples!(A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9);
+tuples!(A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9, K 10);
+tuples!(A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9, K 10, L 11);
+tuples!(A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9, K 10, L 11, M 12);
+tuples!(A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9, K 10, L 11, M 12, N 13);
+tuples!(A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9, K 10, L 11, M 12, N 13, O 14);
+tuples!(A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9, K 10, L 11, M 12, N 13, O 14, P 15);

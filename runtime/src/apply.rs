@@ -50,8 +50,8 @@ fn body(m: &Migration) -> (&str, usize) {
 /// any point leaves either both or neither; the server measures the duration
 /// (`statement_timestamp()` is when the message arrived).
 ///
-/// Grouped: one message with every migration between `clock_timestamp()` marks, then
-/// one multi-row `INSERT` and `COMMIT`: two round trips for the whole group.
+/// Grouped: one message with every migration and, at its end, the time the message
+/// took; then one multi-row `INSERT` and `COMMIT`: two round trips for the whole group.
 pub(crate) async fn transactional<C: Conn>(
     conn: &mut C,
     table: &HistoryTable,
@@ -79,9 +79,6 @@ pub(crate) async fn transactional<C: Conn>(
     let (mut counted_chars, mut counted_bytes) = (0usize, 0usize);
     for m in group {
         set_timeouts(&mut sql, m, timeouts, true);
-        if grouped {
-            sql.push_str(MARK);
-        }
         let (text, up_offset) = body(m);
         counted_chars += sql[counted_bytes..].chars().count();
         let char_len = text.chars().count();
@@ -98,7 +95,7 @@ pub(crate) async fn transactional<C: Conn>(
         sql.push_str("\n;\n");
     }
     if grouped {
-        sql.push_str(MARK);
+        sql.push_str(GROUP_MS);
     } else {
         let m = group[0];
         let _ = writeln!(
@@ -154,16 +151,16 @@ pub(crate) async fn transactional<C: Conn>(
     let values = tagged(
         messages,
         if grouped {
-            "pgstrata_mark"
+            "pgstrata_group_ms"
         } else {
             "pgstrata_ms"
         },
     );
+    let ms = values
+        .first()
+        .and_then(|v| v.parse::<u64>().ok())
+        .unwrap_or(0);
     if !grouped {
-        let ms = values
-            .first()
-            .and_then(|v| v.parse::<u64>().ok())
-            .unwrap_or(0);
         let m = group[0];
         let duration = Duration::from_millis(ms);
         crate::fault::point(|| format!("after:{}", m.version()));
@@ -177,18 +174,14 @@ pub(crate) async fn transactional<C: Conn>(
             duration,
         }]);
     }
-    let marks: Vec<f64> = values.iter().filter_map(|v| v.parse().ok()).collect();
+    // Every migration of the group records the group's time: they ran as one.
+    let duration = Duration::from_millis(ms);
     let mut out = Vec::with_capacity(group.len());
     let mut insert = format!(
         "INSERT INTO {} (version, name, checksum, execution_ms) VALUES ",
         table.sql()
     );
     for (i, m) in group.iter().enumerate() {
-        let secs = match (marks.get(i), marks.get(i + 1)) {
-            (Some(a), Some(b)) if b >= a => b - a,
-            _ => 0.0,
-        };
-        let duration = Duration::from_secs_f64(secs);
         if i > 0 {
             insert.push_str(", ");
         }
@@ -279,8 +272,10 @@ pub(crate) async fn prepare_record<C: Conn>(
     })
 }
 
-/// A timestamp mark between grouped migrations, as seconds since the epoch.
-const MARK: &str = "SELECT extract(epoch FROM clock_timestamp())::text AS pgstrata_mark;\n";
+/// How long a group's message has run, in milliseconds (`statement_timestamp()` is
+/// when it arrived). One figure for the whole group: a timestamp statement between
+/// every two migrations cost grouped mode about 8% of its time for 1000 small ones.
+const GROUP_MS: &str = "SELECT (extract(epoch FROM clock_timestamp() - statement_timestamp()) * 1000)::bigint::text AS pgstrata_group_ms;\n";
 
 /// The values of the rows whose single column is named `tag`, in order: the runner's
 /// own rows among any a migration's statements return.

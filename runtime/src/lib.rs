@@ -406,6 +406,9 @@ impl<'m> Runner<'m> {
     /// Applies all pending transactional migrations in one transaction (default: one
     /// transaction each). Faster for many small migrations; all or nothing. Migrations
     /// that cannot run in a transaction still run on their own, in order.
+    ///
+    /// The migrations of a group ran as one, so each records the group's time (in the
+    /// history's `execution_ms` and the report's durations).
     pub fn grouped(self, grouped: bool) -> Runner<'m> {
         Runner { grouped, ..self }
     }

@@ -172,6 +172,43 @@ fn grouped_mode_applies_all_in_one_transaction() {
     let r = m.runner().grouped(true).run_blocking(&mut c).unwrap();
     assert_eq!(r.applied.len(), 3);
     assert_eq!(history(&mut c).len(), 3);
+
+    // The group ran as one: each migration records the group's time, as the server
+    // measured it (here at least the 200 ms one of them sleeps).
+    let timed = Fixture::new(&[
+        ("V1__a.sql", "CREATE TABLE a (id int);"),
+        ("V2__slow.sql", "SELECT pg_sleep(0.2);"),
+    ]);
+    let db3 = fresh_db();
+    let mut c3 = db3.client();
+    let r = timed
+        .migrations()
+        .runner()
+        .grouped(true)
+        .run_blocking(&mut c3)
+        .unwrap();
+    let durations: Vec<_> = r.applied.iter().map(|a| a.duration).collect();
+    assert_eq!(durations.len(), 2);
+    assert_eq!(durations[0], durations[1], "{durations:?}");
+    assert!(
+        durations[0] >= std::time::Duration::from_millis(200),
+        "{durations:?}"
+    );
+    let recorded: Vec<i64> = c3
+        .query(
+            "SELECT execution_ms FROM pgstrata_migrations ORDER BY version",
+            &[],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(
+        recorded,
+        [durations[0].as_millis() as i64; 2],
+        "the history records the group's time for each"
+    );
+
     // All or nothing: a failure in the last one leaves none of them.
     let f2 = Fixture::new(&[
         ("V1__a.sql", "CREATE TABLE a (id int);"),

@@ -8,7 +8,7 @@ use pgstrata_core::catalog::{Catalog, ColumnType, QualifiedName, Table};
 use pgstrata_core::{Migration, NoTransactionReason, Transaction};
 use sqlparser::ast::{
     AlterColumnOperation, AlterTableOperation, AlterTypeOperation, ColumnDef, ColumnOption, Expr,
-    ObjectName, ObjectType, Statement, TableConstraint,
+    ForeignKeyConstraint, ObjectName, ObjectType, Statement, TableConstraint,
 };
 
 use super::{Finding, Severity, RULES};
@@ -426,6 +426,12 @@ fn rewrites(old: &ColumnType, new: &ColumnType, utc: bool) -> bool {
 impl Observer for Linter<'_> {
     fn before(&mut self, catalog: &Catalog, search_path: &[String], seen: Seen<'_>) {
         let (i, at) = (seen.index, seen.offset);
+        let here = Here {
+            catalog,
+            search_path,
+            i,
+            at,
+        };
         let words = self
             .sql
             .split
@@ -495,21 +501,11 @@ impl Observer for Linter<'_> {
                     self.rebuilt.push((q.clone(), i));
                 }
                 for c in &ct.columns {
-                    self.column(catalog, search_path, i, at, &q, c);
+                    self.column(here, &q, c);
                 }
                 for c in &ct.constraints {
                     if let TableConstraint::ForeignKey(fk) = c {
-                        let cols = fk.columns.iter().map(fold).collect();
-                        self.foreign_key(
-                            catalog,
-                            search_path,
-                            i,
-                            at,
-                            &q,
-                            cols,
-                            fk.on_delete.is_some(),
-                            &fk.foreign_table,
-                        );
+                        self.foreign_key(here, &q, fk, fk.columns.iter().map(fold).collect());
                     }
                 }
             }
@@ -519,7 +515,7 @@ impl Observer for Linter<'_> {
                 };
                 let t = t.clone();
                 for op in &alter.operations {
-                    self.alter(catalog, search_path, i, at, &t, existed, op);
+                    self.alter(here, &t, existed, op);
                 }
             }
             Statement::Drop {
@@ -665,50 +661,46 @@ impl Observer for Linter<'_> {
     }
 }
 
+/// The statement being linted: the model before it, the search path, and its index and
+/// byte offset in the file (what every finding and lock records).
+#[derive(Clone, Copy)]
+struct Here<'a> {
+    catalog: &'a Catalog,
+    search_path: &'a [String],
+    i: usize,
+    at: usize,
+}
+
 impl Linter<'_> {
     /// A column declared by CREATE TABLE or ADD COLUMN: a tenant column, and its inline
     /// foreign key.
-    fn column(
-        &mut self,
-        catalog: &Catalog,
-        search_path: &[String],
-        i: usize,
-        at: usize,
-        table: &QualifiedName,
-        c: &sqlparser::ast::ColumnDef,
-    ) {
+    fn column(&mut self, here: Here<'_>, table: &QualifiedName, c: &sqlparser::ast::ColumnDef) {
         if fold(&c.name) == "tenant_id" {
-            self.tenants.push((table.clone(), i, at));
+            self.tenants.push((table.clone(), here.i, here.at));
         }
         for o in &c.options {
             if let ColumnOption::ForeignKey(fk) = &o.option {
-                self.foreign_key(
-                    catalog,
-                    search_path,
-                    i,
-                    at,
-                    table,
-                    vec![fold(&c.name)],
-                    fk.on_delete.is_some(),
-                    &fk.foreign_table,
-                );
+                self.foreign_key(here, table, fk, vec![fold(&c.name)]);
             }
         }
     }
 
-    #[allow(clippy::too_many_arguments)]
+    /// A foreign key of `table` on `cols` (a table constraint's own columns, or the
+    /// column it is declared on).
     fn foreign_key(
         &mut self,
-        catalog: &Catalog,
-        search_path: &[String],
-        i: usize,
-        at: usize,
+        here: Here<'_>,
         table: &QualifiedName,
+        fk: &ForeignKeyConstraint,
         cols: Vec<String>,
-        has_on_delete: bool,
-        references: &ObjectName,
     ) {
-        if !has_on_delete {
+        let Here {
+            catalog,
+            search_path,
+            i,
+            at,
+        } = here;
+        if fk.on_delete.is_none() {
             self.push(
                 "foreign-key-on-delete",
                 i,
@@ -724,24 +716,15 @@ impl Linter<'_> {
             );
         }
         // Adding a foreign key locks the referenced table against writes too.
-        if let Some((t, true)) = self.table(catalog, search_path, references) {
+        if let Some((t, true)) = self.table(catalog, search_path, &fk.foreign_table) {
             let t = t.clone();
             self.blocks(i, at, &t);
         }
         self.foreign_keys.push((table.clone(), cols, i, at));
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn alter(
-        &mut self,
-        catalog: &Catalog,
-        search_path: &[String],
-        i: usize,
-        at: usize,
-        t: &Table,
-        existed: bool,
-        op: &AlterTableOperation,
-    ) {
+    fn alter(&mut self, here: Here<'_>, t: &Table, existed: bool, op: &AlterTableOperation) {
+        let (i, at) = (here.i, here.at);
         let q = qualified(t);
         let name = format!("{}.{}", t.schema, t.name);
         // Foreign keys and tenant columns matter on new tables too.
@@ -750,20 +733,10 @@ impl Linter<'_> {
                 constraint: TableConstraint::ForeignKey(fk),
                 ..
             } => {
-                let cols = fk.columns.iter().map(fold).collect();
-                self.foreign_key(
-                    catalog,
-                    search_path,
-                    i,
-                    at,
-                    &q,
-                    cols,
-                    fk.on_delete.is_some(),
-                    &fk.foreign_table,
-                );
+                self.foreign_key(here, &q, fk, fk.columns.iter().map(fold).collect());
             }
             AlterTableOperation::AddColumn { column_def, .. } => {
-                self.column(catalog, search_path, i, at, &q, column_def);
+                self.column(here, &q, column_def);
             }
             AlterTableOperation::DisableRowLevelSecurity => {
                 self.tenants.push((q.clone(), i, at));

@@ -348,8 +348,9 @@ fn cold(dbs: &mut Dbs, rounds: usize) {
             cold[i].push(timed_run(t, &url).unwrap_or_else(|e| panic!("{}: {e}", t.name())));
         }
     }
-    // Ratios within each round (the two runs minutes apart at most), then their median:
-    // steadier than a ratio of medians when the machine drifts during the section.
+    // Each comparison as a ratio of medians, and as the median of the ratios within each
+    // round (the two runs minutes apart at most): steadier when the machine drifts
+    // during the section.
     let paired = |a: usize, b: usize| {
         let mut r: Vec<f64> = cold[a]
             .iter()
@@ -359,41 +360,28 @@ fn cold(dbs: &mut Dbs, rounds: usize) {
         r.sort_by(f64::total_cmp);
         r.get(r.len() / 2).copied().unwrap_or(f64::NAN)
     };
-    let per_round = [
-        ("pgstrata / floor", paired(1, 0)),
-        ("pgstrata-grouped / floor-grouped", paired(5, 4)),
-        ("floor-history / floor", paired(6, 0)),
-        ("pgstrata / floor-history", paired(1, 6)),
-    ];
-    let cold: Vec<Duration> = cold.into_iter().map(median).collect();
+    let medians: Vec<Duration> = cold.iter().cloned().map(median).collect();
     println!("\n## cold apply into an empty database (median of {rounds})");
-    for (t, d) in tools.iter().zip(&cold) {
+    for (t, d) in tools.iter().zip(&medians) {
         println!("  {:<18} {}", t.name(), secs(*d));
     }
     println!(
-        "  pgstrata / floor (tx per migration)        = {}",
-        ratio(cold[1], cold[0])
+        "  {:<46} {:>16} {:>17}",
+        "(goal for the first two: at most 1.05x)", "ratio of medians", "per-round median"
     );
-    println!(
-        "  pgstrata-grouped / floor-grouped            = {}",
-        ratio(cold[5], cold[4])
-    );
-    println!(
-        "  pgstrata / refinery = {}, pgstrata / sqlx = {}",
-        ratio(cold[1], cold[2]),
-        ratio(cold[1], cold[3])
-    );
-    println!(
-        "  floor-history / floor (the history row alone)  = {}",
-        ratio(cold[6], cold[0])
-    );
-    println!(
-        "  pgstrata / floor-history                       = {}",
-        ratio(cold[1], cold[6])
-    );
-    println!("  median of the per-round ratios (goal for the first two: at most 1.05x):");
-    for (label, r) in per_round {
-        println!("    {label:<34} {r:.2}x");
+    for (label, a, b) in [
+        ("pgstrata / floor (tx per migration)", 1, 0),
+        ("pgstrata-grouped / floor-grouped", 5, 4),
+        ("pgstrata / refinery", 1, 2),
+        ("pgstrata / sqlx", 1, 3),
+        ("floor-history / floor (the history row alone)", 6, 0),
+        ("pgstrata / floor-history", 1, 6),
+    ] {
+        println!(
+            "  {label:<46} {:>16} {:>16.2}x",
+            ratio(medians[a], medians[b]),
+            paired(a, b)
+        );
     }
 }
 

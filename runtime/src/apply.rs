@@ -156,13 +156,16 @@ pub(crate) async fn transactional<C: Conn>(
             "pgstrata_ms"
         },
     );
-    let ms = values
-        .first()
-        .and_then(|v| v.parse::<u64>().ok())
-        .unwrap_or(0);
+    // Alone, the migration's time; grouped, the group's, which every migration of it
+    // records: they ran as one.
+    let duration = Duration::from_millis(
+        values
+            .first()
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(0),
+    );
     if !grouped {
         let m = group[0];
-        let duration = Duration::from_millis(ms);
         crate::fault::point(|| format!("after:{}", m.version()));
         progress.emit(Progress::Applied {
             migration: m,
@@ -174,8 +177,6 @@ pub(crate) async fn transactional<C: Conn>(
             duration,
         }]);
     }
-    // Every migration of the group records the group's time: they ran as one.
-    let duration = Duration::from_millis(ms);
     let mut out = Vec::with_capacity(group.len());
     let mut insert = format!(
         "INSERT INTO {} (version, name, checksum, execution_ms) VALUES ",

@@ -187,7 +187,7 @@ impl Migrations {
         &'a self,
         client: &'a mut tokio_postgres::Client,
     ) -> BoxFuture<'a, Result<Report, Error>> {
-        Box::pin(async move { self.runner().run(client).await })
+        Box::pin(async move { self.runner().run_checked(client).await })
     }
 
     /// Applies every pending migration with the default options, on a blocking client.

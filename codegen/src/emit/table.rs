@@ -26,12 +26,17 @@ pub fn struct_name(table: &Table, names: &std::collections::BTreeMap<String, Str
 
 /// The quoted, qualified name for SQL.
 pub fn sql_name(table: &Table) -> String {
-    let q = |s: &str| format!("\"{}\"", s.replace('"', "\"\""));
     if table.schema == "public" {
-        q(&table.name)
+        quoted(&table.name)
     } else {
-        format!("{}.{}", q(&table.schema), q(&table.name))
+        format!("{}.{}", quoted(&table.schema), quoted(&table.name))
     }
+}
+
+/// An identifier for generated SQL, always quoted: generated code never depends on
+/// which names PostgreSQL would fold or reserve.
+fn quoted(s: &str) -> String {
+    format!("\"{}\"", s.replace('"', "\"\""))
 }
 
 /// The row struct, `TABLE`, `COLUMNS`, `from_row`, and the insert struct.
@@ -100,7 +105,7 @@ pub fn emit(
     let columns: Vec<&str> = fields.iter().map(|f| f.column.name.as_str()).collect();
     let returning = columns
         .iter()
-        .map(|c| format!("\"{}\"", c.replace('"', "\"\"")))
+        .map(|c| quoted(c))
         .collect::<Vec<_>>()
         .join(", ");
 
@@ -164,9 +169,7 @@ pub fn emit(
                 quote!(::pgstrata::__private::Req(&self.#ident))
             }
         });
-        let names = chunk
-            .iter()
-            .map(|f| format!("\"{}\"", f.column.name.replace('"', "\"\"")));
+        let names = chunk.iter().map(|f| quoted(&f.column.name));
         writes.push(quote! {
             ::pgstrata::__private::WriteTuple::write((#(#wrapped,)*), &[#(#names),*], &mut out);
         });

@@ -1,6 +1,6 @@
 //! Generated types compile for every corpus and read a row of every table.
 
-use pgstrata::TableInfo;
+use pgstrata::{Insertable, TableInfo};
 use pgstrata_testkit::fresh_db;
 
 mod seeds {
@@ -151,6 +151,34 @@ fn project_rows_round_trip() {
     assert_eq!(
         round_trip(&project::MIGRATIONS, project::schema::tables()),
         18
+    );
+}
+
+/// Insert structs format as `#[derive(Debug)]` would: field names, `Some`/`None` for the
+/// optional fields, required ones bare (the impl goes through `Insertable::values`).
+#[test]
+fn insert_struct_debug_reads_like_a_derive() {
+    let new = project::schema::NewAgentSession {
+        id: "s1".into(),
+        module_type: project::schema::AgentModuleType::Planning,
+        module_session_id: "m1".into(),
+        current_agent: None,
+        workflow_step: Some("draft".into()),
+        status: Some(project::schema::AgentSessionStatus::Active),
+        started_at: None,
+        last_activity_at: None,
+        ended_at: None,
+    };
+    assert_eq!(
+        format!("{new:?}"),
+        "NewAgentSession { id: \"s1\", module_type: Planning, module_session_id: \"m1\", \
+         current_agent: None, workflow_step: Some(\"draft\"), status: Some(Active), \
+         started_at: None, last_activity_at: None, ended_at: None }"
+    );
+    let cloned = new.clone();
+    assert_eq!(format!("{cloned:#?}"), format!("{new:#?}"));
+    assert!(
+        format!("{new:#?}").contains("\n    workflow_step: Some(\n        \"draft\",\n    ),\n")
     );
 }
 

@@ -45,10 +45,15 @@ fn body(m: &Migration) -> (&str, usize) {
 /// Applies transactional migrations: one message per migration, or, with `grouped`,
 /// all of them in one transaction.
 ///
-/// Alone: `BEGIN; SET LOCAL ...; <sql>; INSERT INTO history ... RETURNING; COMMIT` in one
-/// message, one round trip. The history row commits with the migration, so a crash at
-/// any point leaves either both or neither; the server measures the duration
-/// (`statement_timestamp()` is when the message arrived).
+/// Alone: `SET LOCAL ...; <sql>; EXECUTE <history insert> ... RETURNING` in one message,
+/// one round trip, which PostgreSQL runs as one transaction (a simple query of several
+/// statements is an implicit transaction block: all commit at its end, or none). The
+/// history row commits with the migration, so a crash at any point leaves either both
+/// or neither; the server measures the duration (`statement_timestamp()` is when the
+/// message arrived). No `BEGIN`/`COMMIT` of its own: two statements fewer per migration
+/// (a few microseconds of the server's time each; the history row, about 35 µs, is the
+/// runner's real cost). The body never holds transaction control (a file that does is
+/// non-transactional, or has its own `BEGIN`/`COMMIT` left out).
 ///
 /// Grouped: one message with every migration and, at its end, the time the message
 /// took; then one multi-row `INSERT` and `COMMIT`: two round trips for the whole group.
@@ -61,9 +66,11 @@ pub(crate) async fn transactional<C: Conn>(
     progress: &ProgressFn,
 ) -> Result<Vec<AppliedMigration>, Error> {
     let grouped = group.len() > 1;
-    let mut sql = String::from("BEGIN;\n");
+    let mut sql = String::new();
     if grouped {
-        // The history insert comes in a second message: check the session first.
+        // The history insert comes in a second message, so the transaction must outlive
+        // this one; and check the session first.
+        sql.push_str("BEGIN;\n");
         sql.push_str(&lock.guard());
     }
     for m in group {
@@ -100,7 +107,7 @@ pub(crate) async fn transactional<C: Conn>(
         let m = group[0];
         let _ = writeln!(
             sql,
-            "EXECUTE {}({}, {}, {});\nCOMMIT;",
+            "EXECUTE {}({}, {}, {});",
             lock.record(),
             m.version(),
             quote_literal(m.name()),
@@ -110,9 +117,12 @@ pub(crate) async fn transactional<C: Conn>(
     let messages = match conn.simple(&sql).await {
         Ok(m) => m,
         Err(e) => {
-            // The transaction is aborted (or the connection is gone): roll back whatever
-            // is left, and report the statement from the server's position.
-            let _ = conn.batch("ROLLBACK").await;
+            // The transaction is aborted (or the connection is gone): a group's explicit
+            // one is rolled back here (a lone migration's implicit one already was, by
+            // the server); then report the statement from the server's position.
+            if grouped {
+                let _ = conn.batch("ROLLBACK").await;
+            }
             if lock::moved(&e) {
                 return Err(lock::not_held(&format!(
                     "{} was not applied: the message carrying it ran on another server session than the lock",

@@ -218,7 +218,7 @@ pub fn fallback() -> TokenStream {
             }
             #[doc(hidden)]
             pub static SHAPE: ::pgstrata::__private::Shape =
-                ::pgstrata::__private::Shape { tables: &[], enums: &[] };
+                ::pgstrata::__private::Shape::from_encoded("");
         }
     }
 }

@@ -172,7 +172,7 @@ pub mod __private {
     pub use crate::query::blocking;
     pub use crate::query::{check, exec, many, maybe, one, rows, Args, Decode};
     pub use crate::sql::*;
-    pub use pgstrata_core::catalog::{Shape, ShapeColumn, ShapeEnum, ShapeTable};
+    pub use pgstrata_core::catalog::Shape;
     pub use pgstrata_core::{Migration, MigrationParts, NoTransactionReason, Span, Transaction};
     #[cfg(feature = "blocking")]
     pub use postgres::GenericClient as BlockingClient;

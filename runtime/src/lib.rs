@@ -269,8 +269,11 @@ impl Migrations {
         let table = HistoryTable::parse(history_table)?;
         let name = table.display();
         let name = name.rsplit('.').next().unwrap_or_default();
+        let compiled = shape
+            .catalog()
+            .map_err(|e| Error::new(ErrorKind::Config, e.to_string()))?;
         Ok(SchemaCheck {
-            differences: pgstrata_core::catalog::differences(&shape.catalog(), &live, &[name]),
+            differences: pgstrata_core::catalog::differences(&compiled, &live, &[name]),
         })
     }
 

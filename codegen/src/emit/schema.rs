@@ -364,24 +364,11 @@ pub fn schema_module(
     })
 }
 
-/// Every table's columns (all of them, mapped to Rust or not) and every enum, as static
-/// data.
+/// Every table's columns (all of them, mapped to Rust or not) and every enum, as one
+/// string literal (see `Shape`: a static of struct literals cost rustc far more).
 fn shape(catalog: &Catalog) -> TokenStream {
-    let p = quote!(::pgstrata::__private);
-    let tables = catalog.tables.iter().filter(|t| t.unresolved.is_none()).map(|t| {
-        let (schema, name) = (&t.schema, &t.name);
-        let columns = t.columns.iter().map(|c| {
-            let (n, ty, nullable) = (&c.name, c.ty.format(), c.nullable);
-            quote!(#p::ShapeColumn { name: #n, ty: #ty, nullable: #nullable })
-        });
-        let pk = t.primary_key.iter().flat_map(|k| k.columns.iter());
-        quote!(#p::ShapeTable { schema: #schema, name: #name, columns: &[#(#columns),*], primary_key: &[#(#pk),*] })
-    });
-    let enums = catalog.enums.iter().map(|e| {
-        let (schema, name, values) = (&e.schema, &e.name, &e.values);
-        quote!(#p::ShapeEnum { schema: #schema, name: #name, values: &[#(#values),*] })
-    });
-    quote!(#p::Shape { tables: &[#(#tables),*], enums: &[#(#enums),*] })
+    let encoded = pgstrata_core::catalog::Shape::encode(catalog);
+    quote!(::pgstrata::__private::Shape::from_encoded(#encoded))
 }
 
 /// `[columns]` and `[names]` entries must name something that exists.

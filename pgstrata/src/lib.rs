@@ -133,6 +133,20 @@ pub trait Insertable: Sync {
     {
         Box::pin(__private::insert_row(client, self))
     }
+
+    /// [`insert`](Insertable::insert) on a blocking `postgres::Client` or inside its
+    /// `Transaction`.
+    ///
+    /// # Errors
+    /// As [`insert`](Insertable::insert).
+    #[cfg(feature = "blocking")]
+    fn insert_blocking<C>(&self, client: &mut C) -> Result<Self::Row, tokio_postgres::Error>
+    where
+        C: postgres::GenericClient,
+        Self: Sized,
+    {
+        __private::insert_row_blocking(client, self)
+    }
 }
 
 /// Expands its input when pgstrata is built with its `blocking` feature (generated code
@@ -244,6 +258,31 @@ pub mod __private {
         values: &[(&str, Option<&(dyn ToSql + Sync)>)],
         returning: &str,
     ) -> Result<Row, PgError> {
+        let (sql, params) = insert_sql(table, values, returning);
+        client.query_one(sql.as_str(), &params).await
+    }
+
+    /// [`insert_row`] on a blocking `postgres` client or transaction.
+    ///
+    /// # Errors
+    /// The insert fails, or the row does not decode.
+    #[cfg(feature = "blocking")]
+    pub fn insert_row_blocking<C: BlockingClient, I: crate::Insertable>(
+        client: &mut C,
+        new: &I,
+    ) -> Result<I::Row, PgError> {
+        let values = new.values();
+        let (sql, params) = insert_sql(I::TABLE, &values, I::RETURNING);
+        let row = client.query_one(sql.as_str(), &params)?;
+        <I::Row as crate::FromRow>::from_row(&row)
+    }
+
+    /// The statement and parameters of [`insert`]: only the columns given a value.
+    fn insert_sql<'v>(
+        table: &str,
+        values: &[(&str, Option<&'v (dyn ToSql + Sync)>)],
+        returning: &str,
+    ) -> (String, Vec<&'v (dyn ToSql + Sync)>) {
         let given: Vec<(&str, &(dyn ToSql + Sync))> = values
             .iter()
             .filter_map(|(c, v)| v.map(|v| (*c, v)))
@@ -259,7 +298,6 @@ pub mod __private {
                 params.join(", ")
             )
         };
-        let params: Vec<&(dyn ToSql + Sync)> = given.iter().map(|(_, v)| *v).collect();
-        client.query_one(sql.as_str(), &params).await
+        (sql, given.into_iter().map(|(_, v)| v).collect())
     }
 }

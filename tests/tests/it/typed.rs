@@ -182,6 +182,46 @@ fn insert_struct_debug_reads_like_a_derive() {
     );
 }
 
+/// The blocking twin of `insert`, on a client and inside a transaction that is rolled
+/// back (the row is gone after).
+#[test]
+fn insert_blocking_on_a_client_and_in_a_transaction() {
+    use project::schema::{AgentSessionStatus, NewAgentSession};
+    let db = fresh_db();
+    let mut c = db.client();
+    project::MIGRATIONS.run_blocking(&mut c).unwrap();
+    let new = |id: &str| NewAgentSession {
+        id: id.into(),
+        module_type: project::schema::AgentModuleType::Planning,
+        module_session_id: "m1".into(),
+        current_agent: None,
+        workflow_step: None,
+        status: None,
+        started_at: None,
+        last_activity_at: None,
+        ended_at: None,
+    };
+    let stored = new("b1").insert_blocking(&mut c).unwrap();
+    assert_eq!(stored.id, "b1");
+    assert_eq!(
+        stored.status,
+        AgentSessionStatus::Active,
+        "the column default"
+    );
+    let mut tx = c.transaction().unwrap();
+    new("b2").insert_blocking(&mut tx).unwrap();
+    let e = new("b1").insert_blocking(&mut tx).unwrap_err();
+    assert_eq!(e.code().map(|c| c.code()), Some("23505"), "{e}");
+    tx.rollback().unwrap();
+    let ids: Vec<String> = c
+        .query("SELECT id FROM agent_sessions ORDER BY id", &[])
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(ids, vec!["b1".to_string()]);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn generated_types_insert_and_read_back() {
     use project::schema::{

@@ -204,7 +204,9 @@ pub mod __private {
         client: &C,
         new: &I,
     ) -> Result<I::Row, PgError> {
-        let row = insert(client, I::TABLE, &new.values(), I::RETURNING).await?;
+        let values = new.values();
+        let (sql, params) = insert_sql(I::TABLE, &values, I::RETURNING);
+        let row = client.query_one(sql.as_str(), &params).await?;
         <I::Row as crate::FromRow>::from_row(&row)
     }
 
@@ -246,22 +248,6 @@ pub mod __private {
         T::from_row(row).map(|_| ())
     }
 
-    /// `INSERT INTO table (given columns) VALUES ($1, ...) RETURNING returning`, or
-    /// `DEFAULT VALUES` when no column is given. One function for every generated
-    /// insert struct, so each adds only its list of columns to the build.
-    ///
-    /// # Errors
-    /// The insert fails.
-    pub async fn insert<C: GenericClient>(
-        client: &C,
-        table: &str,
-        values: &[(&str, Option<&(dyn ToSql + Sync)>)],
-        returning: &str,
-    ) -> Result<Row, PgError> {
-        let (sql, params) = insert_sql(table, values, returning);
-        client.query_one(sql.as_str(), &params).await
-    }
-
     /// [`insert_row`] on a blocking `postgres` client or transaction.
     ///
     /// # Errors
@@ -277,7 +263,10 @@ pub mod __private {
         <I::Row as crate::FromRow>::from_row(&row)
     }
 
-    /// The statement and parameters of [`insert`]: only the columns given a value.
+    /// `INSERT INTO table (given columns) VALUES ($1, ...) RETURNING ...`, or `DEFAULT
+    /// VALUES` when no column is given, and its parameters: only the columns given a
+    /// value. One function for every generated insert struct, so each adds only its list
+    /// of columns to the build.
     fn insert_sql<'v>(
         table: &str,
         values: &[(&str, Option<&'v (dyn ToSql + Sync)>)],

@@ -2,6 +2,7 @@
 
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
+use syn::ext::IdentExt;
 
 use pgstrata_core::catalog::{Column, Table};
 
@@ -187,12 +188,11 @@ pub fn emit(
     }
     // `Debug` goes through `values()` (see `debug_insert`): each field's name as
     // `#[derive(Debug)]` prints it, and whether it is an `Option`.
-    let new_name = new_ident.to_string().trim_start_matches("r#").to_string();
-    let debug_names: Vec<String> = insertable
-        .iter()
-        .map(|f| f.ident.to_string().trim_start_matches("r#").to_string())
-        .collect();
-    let debug_optional: Vec<bool> = insertable.iter().map(|f| optional(f.column)).collect();
+    let new_name = new_ident.unraw().to_string();
+    let debug_fields = insertable.iter().map(|f| {
+        let (name, optional) = (f.ident.unraw().to_string(), optional(f.column));
+        quote!((#name, #optional))
+    });
     let insertable_count = insertable.len();
     let values_body = if writes.is_empty() {
         // A table whose columns are all generated: nothing to write (and no `mut`).
@@ -253,7 +253,7 @@ pub fn emit(
         #[automatically_derived]
         impl ::core::fmt::Debug for #new_ident {
             fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
-                #p::debug_insert(self, #new_name, &[#((#debug_names, #debug_optional)),*], f)
+                #p::debug_insert(self, #new_name, &[#(#debug_fields),*], f)
             }
         }
 

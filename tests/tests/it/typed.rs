@@ -154,20 +154,29 @@ fn project_rows_round_trip() {
     );
 }
 
+/// A new `agent_sessions` row with only its required columns set.
+fn new_session(id: &str) -> project::schema::NewAgentSession {
+    project::schema::NewAgentSession {
+        id: id.into(),
+        module_type: project::schema::AgentModuleType::Planning,
+        module_session_id: "m1".into(),
+        current_agent: None,
+        workflow_step: None,
+        status: None,
+        started_at: None,
+        last_activity_at: None,
+        ended_at: None,
+    }
+}
+
 /// Insert structs format as `#[derive(Debug)]` would: field names, `Some`/`None` for the
 /// optional fields, required ones bare (the impl goes through `Insertable::values`).
 #[test]
 fn insert_struct_debug_reads_like_a_derive() {
     let new = project::schema::NewAgentSession {
-        id: "s1".into(),
-        module_type: project::schema::AgentModuleType::Planning,
-        module_session_id: "m1".into(),
-        current_agent: None,
         workflow_step: Some("draft".into()),
         status: Some(project::schema::AgentSessionStatus::Active),
-        started_at: None,
-        last_activity_at: None,
-        ended_at: None,
+        ..new_session("s1")
     };
     assert_eq!(
         format!("{new:?}"),
@@ -186,22 +195,11 @@ fn insert_struct_debug_reads_like_a_derive() {
 /// back (the row is gone after).
 #[test]
 fn insert_blocking_on_a_client_and_in_a_transaction() {
-    use project::schema::{AgentSessionStatus, NewAgentSession};
+    use project::schema::AgentSessionStatus;
     let db = fresh_db();
     let mut c = db.client();
     project::MIGRATIONS.run_blocking(&mut c).unwrap();
-    let new = |id: &str| NewAgentSession {
-        id: id.into(),
-        module_type: project::schema::AgentModuleType::Planning,
-        module_session_id: "m1".into(),
-        current_agent: None,
-        workflow_step: None,
-        status: None,
-        started_at: None,
-        last_activity_at: None,
-        ended_at: None,
-    };
-    let stored = new("b1").insert_blocking(&mut c).unwrap();
+    let stored = new_session("b1").insert_blocking(&mut c).unwrap();
     assert_eq!(stored.id, "b1");
     assert_eq!(
         stored.status,
@@ -209,8 +207,8 @@ fn insert_blocking_on_a_client_and_in_a_transaction() {
         "the column default"
     );
     let mut tx = c.transaction().unwrap();
-    new("b2").insert_blocking(&mut tx).unwrap();
-    let e = new("b1").insert_blocking(&mut tx).unwrap_err();
+    new_session("b2").insert_blocking(&mut tx).unwrap();
+    let e = new_session("b1").insert_blocking(&mut tx).unwrap_err();
     assert_eq!(e.code().map(|c| c.code()), Some("23505"), "{e}");
     tx.rollback().unwrap();
     let ids: Vec<String> = c
@@ -232,15 +230,8 @@ async fn generated_types_insert_and_read_back() {
     let mut c = db.async_client().await;
     project::MIGRATIONS.run(&mut c).await.unwrap();
     let session = NewAgentSession {
-        id: "s1".into(),
-        module_type: project::schema::AgentModuleType::Planning,
-        module_session_id: "m1".into(),
-        current_agent: None,
         workflow_step: Some("draft".into()),
-        status: None,
-        started_at: None,
-        last_activity_at: None,
-        ended_at: None,
+        ..new_session("s1")
     }
     .insert(&c)
     .await

@@ -209,7 +209,7 @@ pub fn fallback() -> TokenStream {
     quote::quote! {
         #[doc(hidden)]
         pub static MIGRATIONS: ::pgstrata::Migrations =
-            ::pgstrata::Migrations::__embedded(&[], &schema::SHAPE);
+            ::pgstrata::Migrations::__encoded("", "", "", &schema::SHAPE);
         #[doc(hidden)]
         pub mod schema {
             #[doc(hidden)]

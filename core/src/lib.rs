@@ -5,13 +5,17 @@
 //! crate holds the record they pass between them, so the runtime never compiles the
 //! SQL parser or `syn`.
 //!
-//! A [`Migration`] is usually embedded (`&'static str` everywhere, built by the
-//! `embed_migrations!` macro in a `static`), but the same type also holds migrations
-//! loaded at run time (the CLI, tests), through [`Cow`].
+//! A [`Migration`] is usually embedded (decoded from the texts `embed_migrations!`
+//! compiles into a binary, see [`embedded`], borrowing them), but the same type also
+//! holds migrations loaded at run time (the CLI, tests), through [`Cow`].
 #![deny(missing_docs)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod catalog;
+pub mod embedded;
+mod text;
+
+pub use text::DecodeError;
 
 use std::borrow::Cow;
 use std::fmt;
@@ -114,48 +118,6 @@ pub struct MigrationParts {
 }
 
 impl Migration {
-    /// Builds an embedded migration (usable in a `static`). Arguments rather than
-    /// [`MigrationParts`]: a const fn cannot take apart a struct with owned fields.
-    #[doc(hidden)]
-    #[allow(clippy::too_many_arguments)]
-    pub const fn embedded(
-        version: i64,
-        name: &'static str,
-        file: &'static str,
-        up: &'static str,
-        up_line: u32,
-        down: Option<&'static str>,
-        down_statements: &'static [Span],
-        down_transaction: Transaction,
-        checksum: &'static str,
-        statements: &'static [Span],
-        transaction: Transaction,
-        lock_timeout: Option<&'static str>,
-        statement_timeout: Option<&'static str>,
-    ) -> Migration {
-        const fn borrowed(s: Option<&'static str>) -> Option<Cow<'static, str>> {
-            match s {
-                Some(s) => Some(Cow::Borrowed(s)),
-                None => None,
-            }
-        }
-        Migration {
-            version,
-            name: Cow::Borrowed(name),
-            file: Cow::Borrowed(file),
-            up: Cow::Borrowed(up),
-            up_line,
-            down: borrowed(down),
-            down_statements: Cow::Borrowed(down_statements),
-            down_transaction,
-            checksum: Cow::Borrowed(checksum),
-            statements: Cow::Borrowed(statements),
-            transaction,
-            lock_timeout: borrowed(lock_timeout),
-            statement_timeout: borrowed(statement_timeout),
-        }
-    }
-
     /// Builds a migration from its parts (loaded at run time).
     #[doc(hidden)]
     pub fn from_parts(p: MigrationParts) -> Migration {

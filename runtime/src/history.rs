@@ -168,8 +168,8 @@ pub(crate) fn parse_i64(v: Option<&str>, what: &str) -> Result<i64, Error> {
     })
 }
 
-/// The one-round-trip check: is every migration of `list` applied, unchanged, with no
-/// failed or unknown rows? `Ok(None)` when the table does not exist.
+/// The one-round-trip check: is every migration of `heads` (version and checksum, in
+/// version order) applied, unchanged, with no failed or unknown rows? `Ok(None)` when the table does not exist.
 ///
 /// A plain unordered read of three columns, compared here: on a fresh connection it
 /// costs less than any server-side digest, whose function lookups hit a cold catalog
@@ -177,13 +177,13 @@ pub(crate) fn parse_i64(v: Option<&str>, what: &str) -> Result<i64, Error> {
 pub(crate) async fn up_to_date<C: Conn>(
     conn: &mut C,
     table: &HistoryTable,
-    list: &[pgstrata_core::Migration],
+    heads: &[(i64, &str)],
 ) -> Result<Option<bool>, Error> {
     let sql = format!("SELECT version, checksum, state FROM {}", table.sql());
     let Some(rows) = query(conn, table, &sql).await? else {
         return Ok(None);
     };
-    if rows.len() != list.len() {
+    if rows.len() != heads.len() {
         return Ok(Some(false));
     }
     let mut applied: Vec<(i64, &str)> = Vec::with_capacity(rows.len());
@@ -197,13 +197,8 @@ pub(crate) async fn up_to_date<C: Conn>(
         ));
     }
     applied.sort_unstable_by_key(|a| a.0);
-    // `list` is sorted by version too.
-    Ok(Some(
-        applied
-            .iter()
-            .zip(list)
-            .all(|(a, m)| a.0 == m.version() && a.1 == m.checksum()),
-    ))
+    // `heads` is sorted by version too.
+    Ok(Some(applied.as_slice() == heads))
 }
 
 #[cfg(test)]

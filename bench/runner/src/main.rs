@@ -180,7 +180,16 @@ fn env_usize(name: &str, default: usize) -> usize {
         .unwrap_or(default)
 }
 
+/// How long decoding pgstrata's whole embedded migration list took, at the start of
+/// the process. A start with nothing to do does not decode it (it reads only the
+/// versions and checksums, inside every warm-start iteration); one that applies
+/// something does, once per process.
+static FIRST_USE: std::sync::OnceLock<Duration> = std::sync::OnceLock::new();
+
 fn main() {
+    let t = Instant::now();
+    let _ = pg::MIGRATIONS.len();
+    let _ = FIRST_USE.set(t.elapsed());
     let args: Vec<String> = std::env::args().collect();
     match args.get(1).map(String::as_str) {
         Some("apply") => {
@@ -418,6 +427,11 @@ fn warm(dbs: &mut Dbs) {
     println!(
         "  pgstrata / faster peer = {} (goal: at most 0.50x)",
         ratio(warm[0], faster_peer)
+    );
+    let first_use = FIRST_USE.get().copied().unwrap_or_default();
+    println!(
+        "  (not in a start with nothing to do: pgstrata decoding its whole embedded list, once per process before applying, {})",
+        ms(first_use)
     );
     // What one round trip costs on a fresh connection, and what reading the history
     // costs by itself: the floor under pgstrata's warm start.

@@ -12,7 +12,7 @@ mod diff;
 mod shape;
 
 pub use diff::{differences, differences_with, Compare, Difference};
-pub use shape::{Shape, ShapeError};
+pub use shape::Shape;
 
 /// Every object the model tracks.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

@@ -759,3 +759,33 @@ impl<'m> Runner<'m> {
         Ok(report)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    static SHAPE: Shape = Shape::from_encoded("");
+
+    #[test]
+    fn an_unreadable_embedded_list_is_a_config_error_not_an_empty_plan() {
+        let good = Migrations::__encoded(
+            "7\tab\n",
+            "M\tm\tmigrations/7_m.sql\t1\t8\t-\t0:8\tW\t\tW\t-\t-\n",
+            "SELECT 1",
+            &SHAPE,
+        );
+        assert_eq!(good.checked().map(<[Migration]>::len).ok(), Some(1));
+        assert_eq!(good.heads().ok(), Some(vec![(7, "ab")]));
+        assert_eq!(good.get(7).map(Migration::up), Some("SELECT 1"));
+
+        let bad = Migrations::__encoded("7\tab\n", "M\tm\n", "SELECT 1", &SHAPE);
+        let e = bad.checked().expect_err("a truncated record");
+        assert_eq!(e.kind(), ErrorKind::Config);
+        assert!(e.to_string().contains("line 1"), "{e}");
+        assert!(bad.is_empty());
+        let e = Migrations::__encoded("seven\tab\n", "", "", &SHAPE)
+            .heads()
+            .expect_err("heads");
+        assert_eq!(e.kind(), ErrorKind::Config);
+    }
+}

@@ -6,9 +6,14 @@
 //! [`block_on`] drives without a runtime.
 
 use std::future::Future;
+use std::pin::Pin;
+use std::task::Poll;
 use std::time::Duration;
 
 use tokio_postgres::SimpleQueryMessage;
+
+/// What a simple query returns.
+pub(crate) type Answer = Result<Vec<SimpleQueryMessage>, tokio_postgres::Error>;
 
 /// What the runner needs from a connection. Every query goes through the simple query
 /// protocol: one round trip each, and several statements in one message.
@@ -22,6 +27,49 @@ pub(crate) trait Conn {
     fn batch(&mut self, sql: &str) -> impl Future<Output = Result<(), tokio_postgres::Error>>;
     /// Waits, between lock attempts.
     fn sleep(&mut self, d: Duration) -> impl Future<Output = ()>;
+    /// Runs the messages `next` hands out, in order, giving each answer to `done`,
+    /// until `next` has no more or `done` returns false.
+    ///
+    /// The async client sends each message before the previous one's answer is back
+    /// (two in flight), so the server goes from one message to the next without idling
+    /// for a round trip to the client and back; the blocking client runs them one by
+    /// one. After `done` returns false one message may still be in flight: the server
+    /// runs it before anything sent later, and its answer is dropped.
+    fn pipeline(
+        &mut self,
+        next: impl FnMut() -> Option<String>,
+        done: impl FnMut(Answer) -> bool,
+    ) -> impl Future<Output = ()>;
+}
+
+/// A simple query sent, or its answer if it came at once.
+enum Sent<'c> {
+    Waiting(Pin<Box<dyn Future<Output = Answer> + Send + 'c>>),
+    Answered(Answer),
+}
+
+impl Sent<'_> {
+    async fn answer(self) -> Answer {
+        match self {
+            Sent::Waiting(f) => f.await,
+            Sent::Answered(a) => a,
+        }
+    }
+}
+
+/// Sends `sql` on `client` now (tokio-postgres hands a request to the connection task
+/// the first time its future is polled) without waiting for the answer.
+async fn send(client: &tokio_postgres::Client, sql: String) -> Sent<'_> {
+    let mut fut: Option<Pin<Box<dyn Future<Output = Answer> + Send + '_>>> =
+        Some(Box::pin(async move { client.simple_query(&sql).await }));
+    std::future::poll_fn(move |cx| match fut.take() {
+        Some(mut f) => match f.as_mut().poll(cx) {
+            Poll::Ready(a) => Poll::Ready(Sent::Answered(a)),
+            Poll::Pending => Poll::Ready(Sent::Waiting(f)),
+        },
+        None => Poll::Pending,
+    })
+    .await
 }
 
 impl Conn for tokio_postgres::Client {
@@ -38,6 +86,31 @@ impl Conn for tokio_postgres::Client {
 
     fn sleep(&mut self, d: Duration) -> impl Future<Output = ()> {
         tokio::time::sleep(d)
+    }
+
+    fn pipeline(
+        &mut self,
+        mut next: impl FnMut() -> Option<String>,
+        mut done: impl FnMut(Answer) -> bool,
+    ) -> impl Future<Output = ()> {
+        let client: &tokio_postgres::Client = self;
+        async move {
+            let Some(first) = next() else { return };
+            let mut current = send(client, first).await;
+            loop {
+                let ahead = match next() {
+                    Some(sql) => Some(send(client, sql).await),
+                    None => None,
+                };
+                if !done(current.answer().await) {
+                    return;
+                }
+                match ahead {
+                    Some(a) => current = a,
+                    None => return,
+                }
+            }
+        }
     }
 }
 
@@ -56,6 +129,19 @@ impl Conn for postgres::Client {
 
     fn sleep(&mut self, d: Duration) -> impl Future<Output = ()> {
         std::thread::sleep(d);
+        std::future::ready(())
+    }
+
+    fn pipeline(
+        &mut self,
+        mut next: impl FnMut() -> Option<String>,
+        mut done: impl FnMut(Answer) -> bool,
+    ) -> impl Future<Output = ()> {
+        while let Some(sql) = next() {
+            if !done(self.simple_query(&sql)) {
+                break;
+            }
+        }
         std::future::ready(())
     }
 }

@@ -50,6 +50,11 @@ impl HistoryTable {
         }
     }
 
+    /// The table's own name, unquoted.
+    pub fn name(&self) -> &str {
+        &self.table
+    }
+
     /// The schema, when one was given.
     pub fn schema(&self) -> Option<&str> {
         self.schema.as_deref()

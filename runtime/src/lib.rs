@@ -733,26 +733,37 @@ impl<'m> Runner<'m> {
                 i += 1;
                 continue;
             }
-            // A run of transactional migrations: one each, or all together when grouped.
+            // A run of transactional migrations: one transaction each, pipelined, or all
+            // together when grouped.
             let mut group = vec![m];
-            if self.grouped {
-                while let Some(&next) = plan.apply.get(i + group.len()) {
-                    if let Transaction::None { .. } = list[next].transaction() {
-                        break;
-                    }
-                    group.push(&list[next]);
+            while let Some(&next) = plan.apply.get(i + group.len()) {
+                if let Transaction::None { .. } = list[next].transaction() {
+                    break;
                 }
+                group.push(&list[next]);
             }
-            match apply::transactional(conn, table, lock, &group, &self.timeouts, &self.progress)
+            let before = report.applied.len();
+            let result = if self.grouped && group.len() > 1 {
+                apply::grouped(conn, table, lock, &group, &self.timeouts, &self.progress)
+                    .await
+                    .map(|done| report.applied.extend(done))
+            } else {
+                apply::lone_run(
+                    conn,
+                    table,
+                    lock,
+                    &group,
+                    &self.timeouts,
+                    &self.progress,
+                    &mut report.applied,
+                )
                 .await
-            {
-                Ok(done) => {
-                    for d in &done {
-                        tracing::info!(version = d.version, name = %d.name, ms = d.duration.as_millis() as u64, "pgstrata: applied");
-                    }
-                    report.applied.extend(done);
-                }
-                Err(e) => return Err(e.with_report(report)),
+            };
+            for d in &report.applied[before..] {
+                tracing::info!(version = d.version, name = %d.name, ms = d.duration.as_millis() as u64, "pgstrata: applied");
+            }
+            if let Err(e) = result {
+                return Err(e.with_report(report));
             }
             i += group.len();
         }

@@ -203,3 +203,81 @@ fn bad_folders_are_refused_naming_the_file() {
         "{missing}"
     );
 }
+
+/// The async client sends each migration's message before the previous one's answer is
+/// back. A migration behind a failed one is already on its way to the server when the
+/// failure is known; it must roll back too, wherever the failure happened: at a
+/// statement, at parsing (PostgreSQL then rejects the whole message), or at COMMIT (a
+/// deferred constraint). Each V3 here would succeed on its own.
+#[test]
+fn a_failure_in_a_pipelined_run_stops_the_migrations_sent_behind_it() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let run = |m: pgstrata::Migrations, url: String| {
+        rt.block_on(async move {
+            let mut client = pgstrata::connect(&url).await.unwrap();
+            m.run(&mut client).await
+        })
+    };
+    let failures = [
+        (
+            "statement",
+            "CREATE TABLE half (id int);\nSELECT 1 / 0;\n",
+            Some("22012"),
+        ),
+        (
+            "syntax",
+            "CREATE TABLE half (id int);\nCREATE TABLE oops (id int,);\n",
+            Some("42601"),
+        ),
+        (
+            "commit",
+            "CREATE TABLE parent (id int PRIMARY KEY);\n\
+             CREATE TABLE half (p int REFERENCES parent DEFERRABLE INITIALLY DEFERRED);\n\
+             INSERT INTO half VALUES (1);\n",
+            Some("23503"),
+        ),
+    ];
+    for (how, bad, code) in failures {
+        let f = crate::support::Fixture::new(&[
+            ("V1__first.sql", "CREATE TABLE first (id int);"),
+            ("V2__bad.sql", bad),
+            ("V3__behind.sql", "CREATE TABLE behind (id int);"),
+            ("V4__last.sql", "CREATE TABLE last (id int);"),
+        ]);
+        let db = fresh_db();
+        let e = run(f.migrations(), db.url().to_string()).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Migration, "{how}: {e}");
+        assert_eq!(e.migration(), Some((2, "bad")), "{how}: {e}");
+        assert_eq!(e.as_db_error().map(|d| d.code().code()), code, "{how}: {e}");
+        assert_eq!(
+            e.report()
+                .applied
+                .iter()
+                .map(|a| a.version)
+                .collect::<Vec<_>>(),
+            [1],
+            "{how}"
+        );
+        let mut c = db.client();
+        assert!(table_exists(&mut c, "first"), "{how}");
+        for gone in ["half", "behind", "last"] {
+            assert!(!table_exists(&mut c, gone), "{how}: {gone} exists");
+        }
+        assert_eq!(history(&mut c), [(1, "applied".into())], "{how}");
+        assert_eq!(crate::support::advisory_locks(&mut c), 0, "{how}");
+
+        // Fixed, the next run applies the rest in order.
+        f.write("V2__bad.sql", "CREATE TABLE half (id int);");
+        let fixed =
+            run(f.migrations(), db.url().to_string()).unwrap_or_else(|e| panic!("{how}: {e}"));
+        assert_eq!(
+            fixed.applied.iter().map(|a| a.version).collect::<Vec<_>>(),
+            [2, 3, 4],
+            "{how}"
+        );
+    }
+}

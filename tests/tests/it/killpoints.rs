@@ -23,6 +23,28 @@ use pgstrata_testkit::{fresh_db, TestDb};
 
 use crate::support::Fixture;
 
+/// How the child applies: blocking client one migration at a time, blocking client
+/// grouped, or the async client, which pipelines the migrations' messages (the next is
+/// on its way to the server while the current one runs).
+#[derive(Clone, Copy, Debug)]
+enum Mode {
+    Blocking,
+    Grouped,
+    Pipelined,
+}
+
+impl Mode {
+    const ALL: [Mode; 3] = [Mode::Blocking, Mode::Grouped, Mode::Pipelined];
+
+    fn arg(self) -> Option<&'static str> {
+        match self {
+            Mode::Blocking => None,
+            Mode::Grouped => Some("--grouped"),
+            Mode::Pipelined => Some("--async"),
+        }
+    }
+}
+
 /// The history as (version, state); empty when the run died before creating the table.
 fn history(c: &mut postgres::Client) -> Vec<(i64, String)> {
     let exists: bool = c
@@ -87,12 +109,9 @@ fn child_url(db: &TestDb) -> String {
     format!("{}?application_name={APP}", db.url())
 }
 
-fn spawn(db: &TestDb, dir: &Fixture, grouped: bool, kill_at: Option<&str>) -> Child {
+fn spawn(db: &TestDb, dir: &Fixture, mode: Mode, kill_at: Option<&str>) -> Child {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_pgstrata-apply"));
-    cmd.arg(child_url(db)).arg(&dir.dir);
-    if grouped {
-        cmd.arg("--grouped");
-    }
+    cmd.arg(child_url(db)).arg(&dir.dir).args(mode.arg());
     match kill_at {
         Some(k) => cmd.env("PGSTRATA_KILL_AT", k),
         None => cmd.env_remove("PGSTRATA_KILL_AT"),
@@ -104,11 +123,11 @@ fn spawn(db: &TestDb, dir: &Fixture, grouped: bool, kill_at: Option<&str>) -> Ch
 }
 
 /// Runs the child to its end: (exit code, stderr).
-fn finish(db: &TestDb, dir: &Fixture, grouped: bool) -> (i32, String) {
+fn finish(db: &TestDb, dir: &Fixture, mode: Mode) -> (i32, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_pgstrata-apply"))
         .arg(child_url(db))
         .arg(&dir.dir)
-        .args(grouped.then_some("--grouped"))
+        .args(mode.arg())
         .env_remove("PGSTRATA_KILL_AT")
         .output()
         .unwrap();
@@ -200,9 +219,9 @@ fn check_consistent(c: &mut postgres::Client, at: &str) {
 /// Starts again until done: a refusal must name the interrupted migration and the way
 /// out, which the harness then takes (undoing V3 by hand, as a person would). Returns
 /// whether a refusal happened.
-fn restart_and_finish(db: &TestDb, dir: &Fixture, grouped: bool, at: &str) -> bool {
+fn restart_and_finish(db: &TestDb, dir: &Fixture, mode: Mode, at: &str) -> bool {
     let mut c = db.client();
-    let (code, err) = finish(db, dir, grouped);
+    let (code, err) = finish(db, dir, mode);
     let refused = code != 0;
     if refused {
         assert!(
@@ -226,7 +245,7 @@ fn restart_and_finish(db: &TestDb, dir: &Fixture, grouped: bool, at: &str) -> bo
              DELETE FROM pgstrata_migrations WHERE version = 3 AND state <> 'applied';",
         )
         .unwrap();
-        let (code, err) = finish(db, dir, grouped);
+        let (code, err) = finish(db, dir, mode);
         assert_eq!(code, 0, "{at}: after resolving, the run fails: {err}");
     }
     let log: Vec<i32> = c
@@ -253,9 +272,9 @@ fn restart_and_finish(db: &TestDb, dir: &Fixture, grouped: bool, at: &str) -> bo
 }
 
 /// Names of the kill points a clean run passes, in order.
-fn kill_points(dir: &Fixture, grouped: bool) -> Vec<String> {
+fn kill_points(dir: &Fixture, mode: Mode) -> Vec<String> {
     let db = harness_db();
-    let child = spawn(&db, dir, grouped, Some("list"));
+    let child = spawn(&db, dir, mode, Some("list"));
     let out = child.wait_with_output().unwrap();
     assert!(
         out.status.success(),
@@ -269,15 +288,15 @@ fn kill_points(dir: &Fixture, grouped: bool) -> Vec<String> {
         .collect()
 }
 
-fn sigkill_at_runner_points(grouped: bool) -> (usize, usize) {
+fn sigkill_at_runner_points(mode: Mode) -> (usize, usize) {
     let dir = fixture();
-    let points = kill_points(&dir, grouped);
+    let points = kill_points(&dir, mode);
     assert!(points.len() >= 12, "too few kill points: {points:?}");
     let mut refusals = 0;
     for p in &points {
-        let at = format!("kill point {p} (grouped: {grouped})");
+        let at = format!("kill point {p} ({mode:?})");
         let db = harness_db();
-        let mut child = spawn(&db, &dir, grouped, Some(p));
+        let mut child = spawn(&db, &dir, mode, Some(p));
         let mut stderr = BufReader::new(child.stderr.take().unwrap());
         let mut line = String::new();
         loop {
@@ -294,7 +313,7 @@ fn sigkill_at_runner_points(grouped: bool) -> (usize, usize) {
         let mut c = db.client();
         child_session_gone(&mut c);
         check_consistent(&mut c, &at);
-        refusals += usize::from(restart_and_finish(&db, &dir, grouped, &at));
+        refusals += usize::from(restart_and_finish(&db, &dir, mode, &at));
     }
     (points.len(), refusals)
 }
@@ -302,23 +321,23 @@ fn sigkill_at_runner_points(grouped: bool) -> (usize, usize) {
 #[test]
 fn sigkill_at_every_kill_point_of_the_runner() {
     let started = Instant::now();
-    let (a, ra) = sigkill_at_runner_points(false);
-    let (b, rb) = sigkill_at_runner_points(true);
-    println!(
-        "runner kill points: {a} per migration, {b} grouped; {} restarts refused until resolved; {:?}",
-        ra + rb,
-        started.elapsed()
-    );
+    for mode in Mode::ALL {
+        let (points, refusals) = sigkill_at_runner_points(mode);
+        println!(
+            "runner kill points ({mode:?}): {points}; {refusals} restarts refused until resolved"
+        );
+    }
+    println!("{:?}", started.elapsed());
 }
 
 /// Holds gate `n` in the harness's own session while the child runs into it, then ends
 /// the child there: by SIGKILL, or (`terminate`) by ending its server session.
-fn interrupt_at_gates(terminate: bool, grouped: bool) -> (usize, usize) {
+fn interrupt_at_gates(terminate: bool, mode: Mode) -> (usize, usize) {
     let dir = fixture();
     let mut refusals = 0;
     for n in 1..=GATES {
         let at = format!(
-            "{} inside gate({n}) (grouped: {grouped})",
+            "{} inside gate({n}) ({mode:?})",
             if terminate {
                 "pg_terminate_backend"
             } else {
@@ -332,7 +351,7 @@ fn interrupt_at_gates(terminate: bool, grouped: bool) -> (usize, usize) {
         holder
             .batch_execute(&format!("SELECT pg_advisory_lock(777, {n})"))
             .unwrap();
-        let mut child = spawn(&db, &dir, grouped, None);
+        let mut child = spawn(&db, &dir, mode, None);
         let mut c = db.client();
         wait_until(
             &mut c,
@@ -367,20 +386,17 @@ fn interrupt_at_gates(terminate: bool, grouped: bool) -> (usize, usize) {
             .unwrap();
         child_session_gone(&mut c);
         check_consistent(&mut c, &at);
-        refusals += usize::from(restart_and_finish(&db, &dir, grouped, &at));
+        refusals += usize::from(restart_and_finish(&db, &dir, mode, &at));
     }
     (GATES as usize, refusals)
 }
 
-/// Every gate, one migration at a time and grouped, interrupted the same way.
+/// Every gate, in every mode, interrupted the same way.
 fn interrupt_at_every_gate(terminate: bool, how: &str) {
-    let (a, ra) = interrupt_at_gates(terminate, false);
-    let (b, rb) = interrupt_at_gates(terminate, true);
-    println!(
-        "{how} inside statements: {} points, {} refusals until resolved",
-        a + b,
-        ra + rb
-    );
+    for mode in Mode::ALL {
+        let (points, refusals) = interrupt_at_gates(terminate, mode);
+        println!("{how} inside statements ({mode:?}): {points} points, {refusals} refusals until resolved");
+    }
 }
 
 #[test]
@@ -399,7 +415,7 @@ fn sigkill_at_times_spread_over_a_run() {
     // A clean run's length, as the child sees it.
     let db = harness_db();
     let t = Instant::now();
-    let (code, err) = finish(&db, &dir, false);
+    let (code, err) = finish(&db, &dir, Mode::Blocking);
     assert_eq!(code, 0, "{err}");
     let length = t.elapsed();
     let tries = 60;
@@ -408,7 +424,7 @@ fn sigkill_at_times_spread_over_a_run() {
         let after = length * i / tries;
         let at = format!("SIGKILL {after:?} after start");
         let db = harness_db();
-        let mut child = spawn(&db, &dir, i % 2 == 1, None);
+        let mut child = spawn(&db, &dir, Mode::ALL[i as usize % 3], None);
         std::thread::sleep(after);
         // The child may finish between the look and the signal: only a death by
         // SIGKILL counts as landed.
@@ -425,7 +441,12 @@ fn sigkill_at_times_spread_over_a_run() {
         let mut c = db.client();
         child_session_gone(&mut c);
         check_consistent(&mut c, &at);
-        refusals += usize::from(restart_and_finish(&db, &dir, i % 2 == 1, &at));
+        refusals += usize::from(restart_and_finish(
+            &db,
+            &dir,
+            Mode::ALL[i as usize % 3],
+            &at,
+        ));
     }
     println!(
         "timed kills: {tries} tried over a {length:?} run, {landed} landed before the child finished, {refusals} refusals until resolved"

@@ -12,24 +12,41 @@ use pgstrata_testkit::{connect_blocking, fresh_db, PoolMode, Pooler};
 use crate::concurrency::logged;
 use crate::support::{advisory_locks, applied_log, history};
 
-/// `n` blocking runs through `url`, started together; each result is the number applied
-/// or the error's kind and text.
+/// `n` runs through `url`, started together; each result is the number applied or the
+/// error's kind and text. Blocking clients, or (`pipelined`) async ones, whose runs send
+/// a migration's message before the previous one's answer is back: through transaction
+/// pooling, the two may land on different server sessions.
 fn start_together(
     migrations: &Arc<pgstrata::Migrations>,
     url: &str,
     n: usize,
+    pipelined: bool,
 ) -> Vec<Result<usize, (ErrorKind, String)>> {
     let barrier = Arc::new(Barrier::new(n));
     let handles: Vec<_> = (0..n)
         .map(|_| {
             let (m, b, url) = (migrations.clone(), barrier.clone(), url.to_string());
             std::thread::spawn(move || {
-                let mut c =
-                    connect_blocking(&url).map_err(|e| (ErrorKind::Database, e.to_string()))?;
-                b.wait();
-                m.run_blocking(&mut c)
-                    .map(|r| r.applied.len())
-                    .map_err(|e| (e.kind(), e.to_string()))
+                let result = if pipelined {
+                    let rt = tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build()
+                        .unwrap();
+                    rt.block_on(async {
+                        let mut c = pgstrata::connect(&url)
+                            .await
+                            .map_err(|e| (ErrorKind::Database, e.to_string()))?;
+                        b.wait();
+                        m.run(&mut c).await.map_err(|e| (e.kind(), e.to_string()))
+                    })
+                } else {
+                    let mut c =
+                        connect_blocking(&url).map_err(|e| (ErrorKind::Database, e.to_string()))?;
+                    b.wait();
+                    m.run_blocking(&mut c)
+                        .map_err(|e| (e.kind(), e.to_string()))
+                };
+                result.map(|r| r.applied.len())
             })
         })
         .collect();
@@ -42,7 +59,7 @@ fn session_pooling_sixteen_concurrent_starts_all_succeed() {
     let f = logged(true);
     let m = Arc::new(f.migrations());
     let db = fresh_db();
-    let results = start_together(&m, &pooler.url(&db.name), 16);
+    let results = start_together(&m, &pooler.url(&db.name), 16, false);
     let failures: Vec<_> = results.iter().filter_map(|r| r.as_ref().err()).collect();
     assert!(failures.is_empty(), "{failures:?}");
     let total: usize = results.iter().map(|r| *r.as_ref().unwrap()).sum();
@@ -64,12 +81,16 @@ fn transaction_pooling_finishes_or_refuses_and_never_applies_twice() {
     let report = m.run_blocking(&mut alone).unwrap();
     assert_eq!(report.applied.len(), 4);
     drop(alone);
+    // Alone and pipelined, the same.
+    let db = fresh_db();
+    let results = start_together(&m, &pooler.url(&db.name), 1, true);
+    assert_eq!(results, [Ok(4)]);
 
-    let rounds = 5;
+    let rounds = 6;
     let (mut finished, mut refused) = (0, 0);
     for round in 0..rounds {
         let db = fresh_db();
-        let results = start_together(&m, &pooler.url(&db.name), 16);
+        let results = start_together(&m, &pooler.url(&db.name), 16, round % 2 == 1);
         for r in &results {
             match r {
                 Ok(_) => finished += 1,
@@ -109,6 +130,6 @@ fn transaction_pooling_finishes_or_refuses_and_never_applies_twice() {
         assert_eq!(applied_log(&mut c), [1, 2, 3, 4], "round {round}");
     }
     println!(
-        "transaction pooling, {rounds} rounds of 16 concurrent starts: {finished} finished, {refused} refused with LockNotHeld"
+        "transaction pooling, {rounds} rounds of 16 concurrent starts (blocking and pipelined in turn): {finished} finished, {refused} refused with LockNotHeld"
     );
 }

@@ -13,7 +13,9 @@ use pgstrata_core::Migration;
 #[non_exhaustive]
 pub enum Progress<'a> {
     /// About to apply `migration`: in a transaction with its history row, or statement
-    /// by statement outside one.
+    /// by statement outside one. On the async client a transactional migration is sent
+    /// while the one before it still runs (the runner pipelines them), so its `Applying`
+    /// can come before the previous one's `Applied`.
     Applying {
         /// The migration.
         migration: &'a Migration,

@@ -35,8 +35,8 @@ pub use pgstrata_macros::query;
 pub use pgstrata_macros::query_as;
 
 pub use pgstrata_runtime::{
-    connect, AppliedMigration, BoxFuture, Error, ErrorKind, Migration, Migrations, Report, Runner,
-    SchemaCheck, StatementInfo, UnknownMigration, DEFAULT_TABLE,
+    connect, AppliedMigration, BoxFuture, Error, ErrorKind, Migration, Migrations, Progress,
+    Report, Runner, SchemaCheck, StatementInfo, UnknownMigration, DEFAULT_TABLE,
 };
 
 mod query;

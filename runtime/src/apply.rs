@@ -130,6 +130,7 @@ pub(crate) async fn lone_run<C: Conn>(
                             .unwrap_or(0),
                     );
                     crate::fault::point(|| format!("after:{}", m.version()));
+                    applied_event(m, duration);
                     progress.emit(Progress::Applied {
                         migration: m,
                         duration,
@@ -266,12 +267,23 @@ pub(crate) async fn grouped<C: Conn>(
     }
     for (m, done) in group.iter().zip(&out) {
         crate::fault::point(|| format!("after:{}", m.version()));
+        applied_event(m, done.duration);
         progress.emit(Progress::Applied {
             migration: m,
             duration: done.duration,
         });
     }
     Ok(out)
+}
+
+/// The `tracing` event for a transactional migration that committed, as it commits.
+fn applied_event(m: &Migration, duration: Duration) {
+    tracing::info!(
+        version = m.version(),
+        name = m.name(),
+        ms = u64::try_from(duration.as_millis()).unwrap_or(u64::MAX),
+        "pgstrata: applied"
+    );
 }
 
 /// The error for a failed transactional message (already rolled back by the server, or

@@ -742,7 +742,6 @@ impl<'m> Runner<'m> {
                 }
                 group.push(&list[next]);
             }
-            let before = report.applied.len();
             let result = if self.grouped && group.len() > 1 {
                 apply::grouped(conn, table, lock, &group, &self.timeouts, &self.progress)
                     .await
@@ -759,9 +758,6 @@ impl<'m> Runner<'m> {
                 )
                 .await
             };
-            for d in &report.applied[before..] {
-                tracing::info!(version = d.version, name = %d.name, ms = d.duration.as_millis() as u64, "pgstrata: applied");
-            }
             if let Err(e) = result {
                 return Err(e.with_report(report));
             }

@@ -56,12 +56,16 @@ pub fn connect(db: &Db) -> Result<postgres::Client, String> {
 
 /// Connects to `url` (or a `postgres::Config`'s string form).
 pub fn connect_to(url: &str) -> Result<postgres::Client, String> {
-    postgres::Client::connect(url, postgres::NoTls).map_err(|e| {
-        format!(
-            "cannot connect to the database: {}\n  help: check the URL in DATABASE_URL or --database-url",
-            chain(&e)
-        )
-    })
+    postgres::Client::connect(url, postgres::NoTls).map_err(|e| cannot_connect(&e))
+}
+
+/// The message for a failed connection. The URL is never printed: it may hold a
+/// password.
+pub fn cannot_connect(e: &dyn std::error::Error) -> String {
+    format!(
+        "cannot connect to the database: {}\n  help: check the URL in DATABASE_URL or --database-url",
+        chain(e)
+    )
 }
 
 /// The history table named by `--history-table`.

@@ -115,9 +115,19 @@ pub struct Up {
     pub backup: Option<PathBuf>,
 }
 
+/// Applies on tokio-postgres rather than the blocking client the other commands use: the
+/// async client's runs pipeline the migrations (the next one's message is sent while the
+/// server runs the current one), with the same guarantees.
 pub fn up(dir: &Path, db: &Db, opts: Up) -> Result<u8, String> {
     let migrations = load(dir)?;
-    let mut client = connect(db)?;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the async runtime: {e}"))?;
+    let url = db::url(db)?;
+    let mut client = rt
+        .block_on(pgstrata_runtime::connect(url))
+        .map_err(|e| db::cannot_connect(&e))?;
     if let (Some(file), false) = (&opts.backup, opts.dry_run) {
         db::backup_to(db, file)?;
         out(&format!("backed up to {}\n", file.display()))?;
@@ -131,8 +141,8 @@ pub fn up(dir: &Path, db: &Db, opts: Up) -> Result<u8, String> {
     if let Some(v) = opts.to {
         runner = runner.target(v);
     }
-    let report = runner
-        .run_blocking(&mut client)
+    let report = rt
+        .block_on(runner.run(&mut client))
         .map_err(|e| partial(&e, &e.report().applied, "applied"))?;
     let mut text = String::new();
     if opts.dry_run {

@@ -173,11 +173,17 @@ fn connection_problems_say_what_to_do_and_never_print_the_password() {
     // Nothing listens on port 1.
     let secret = "s3cr3t-pa55word";
     let url = format!("postgres://someone:{secret}@127.0.0.1:1/db");
-    let bad = pgstrata(Some(&url), &["status"], &f.0);
-    assert_eq!(bad.status.code(), Some(1));
-    let out = text(&bad);
-    assert!(out.contains("cannot connect"), "{out}");
-    assert!(!out.contains(secret), "the password leaked: {out}");
+    // `status` connects with the blocking client, `up` with the async one.
+    for command in ["status", "up"] {
+        let bad = pgstrata(Some(&url), &[command], &f.0);
+        assert_eq!(bad.status.code(), Some(1), "{command}");
+        let out = text(&bad);
+        assert!(out.contains("cannot connect"), "{command}: {out}");
+        assert!(
+            !out.contains(secret),
+            "{command}: the password leaked: {out}"
+        );
+    }
 }
 
 #[test]

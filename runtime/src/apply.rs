@@ -123,12 +123,7 @@ pub(crate) async fn lone_run<C: Conn>(
             answered += 1;
             match answer {
                 Ok(messages) => {
-                    let duration = Duration::from_millis(
-                        tagged(messages, "pgstrata_ms")
-                            .first()
-                            .and_then(|v| v.parse::<u64>().ok())
-                            .unwrap_or(0),
-                    );
+                    let duration = reported_ms(messages, "pgstrata_ms");
                     crate::fault::point(|| format!("after:{}", m.version()));
                     applied_event(m, duration);
                     progress.emit(Progress::Applied {
@@ -227,12 +222,7 @@ pub(crate) async fn grouped<C: Conn>(
         }
     };
     // Every migration of the group records the group's time: they ran as one.
-    let duration = Duration::from_millis(
-        tagged(messages, "pgstrata_group_ms")
-            .first()
-            .and_then(|v| v.parse::<u64>().ok())
-            .unwrap_or(0),
-    );
+    let duration = reported_ms(messages, "pgstrata_group_ms");
     let mut out = Vec::with_capacity(group.len());
     let mut insert = format!(
         "INSERT INTO {} (version, name, checksum, execution_ms) VALUES ",
@@ -396,20 +386,19 @@ pub(crate) async fn prepare_record<C: Conn>(
 /// every two migrations cost grouped mode about 8% of its time for 1000 small ones.
 const GROUP_MS: &str = "SELECT (extract(epoch FROM clock_timestamp() - statement_timestamp()) * 1000)::bigint::text AS pgstrata_group_ms;\n";
 
-/// The values of the rows whose single column is named `tag`, in order: the runner's
-/// own rows among any a migration's statements return.
-fn tagged(messages: Vec<tokio_postgres::SimpleQueryMessage>, tag: &str) -> Vec<String> {
-    messages
-        .into_iter()
-        .filter_map(|m| match m {
-            tokio_postgres::SimpleQueryMessage::Row(r)
-                if r.columns().len() == 1 && r.columns()[0].name() == tag =>
-            {
-                r.get(0).map(str::to_string)
-            }
-            _ => None,
-        })
-        .collect()
+/// The duration the server reported in the runner's own row, the one whose single column
+/// is named `tag` (a migration's statements may return rows of their own); zero if
+/// there is none.
+fn reported_ms(messages: Vec<tokio_postgres::SimpleQueryMessage>, tag: &str) -> Duration {
+    let ms = messages.iter().find_map(|m| match m {
+        tokio_postgres::SimpleQueryMessage::Row(r)
+            if r.columns().len() == 1 && r.columns()[0].name() == tag =>
+        {
+            r.get(0).and_then(|v| v.parse::<u64>().ok())
+        }
+        _ => None,
+    });
+    Duration::from_millis(ms.unwrap_or(0))
 }
 
 /// Finds the failing statement of an error PostgreSQL gave no position for (a constraint

@@ -60,16 +60,12 @@ impl Sent<'_> {
 /// Sends `sql` on `client` now (tokio-postgres hands a request to the connection task
 /// the first time its future is polled) without waiting for the answer.
 async fn send(client: &tokio_postgres::Client, sql: String) -> Sent<'_> {
-    let mut fut: Option<Pin<Box<dyn Future<Output = Answer> + Send + '_>>> =
-        Some(Box::pin(async move { client.simple_query(&sql).await }));
-    std::future::poll_fn(move |cx| match fut.take() {
-        Some(mut f) => match f.as_mut().poll(cx) {
-            Poll::Ready(a) => Poll::Ready(Sent::Answered(a)),
-            Poll::Pending => Poll::Ready(Sent::Waiting(f)),
-        },
-        None => Poll::Pending,
-    })
-    .await
+    let mut f: Pin<Box<dyn Future<Output = Answer> + Send + '_>> =
+        Box::pin(async move { client.simple_query(&sql).await });
+    match std::future::poll_fn(|cx| Poll::Ready(f.as_mut().poll(cx))).await {
+        Poll::Ready(a) => Sent::Answered(a),
+        Poll::Pending => Sent::Waiting(f),
+    }
 }
 
 impl Conn for tokio_postgres::Client {

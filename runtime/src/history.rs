@@ -174,7 +174,8 @@ pub(crate) fn parse_i64(v: Option<&str>, what: &str) -> Result<i64, Error> {
 }
 
 /// The one-round-trip check: is every migration of `heads` (version and checksum, in
-/// version order) applied, unchanged, with no failed or unknown rows? `Ok(None)` when the table does not exist.
+/// version order) applied, unchanged, with no failed or unknown rows? `Ok(None)` when
+/// the table does not exist.
 ///
 /// A plain unordered read of three columns, compared here: on a fresh connection it
 /// costs less than any server-side digest, whose function lookups hit a cold catalog

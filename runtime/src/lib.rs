@@ -98,6 +98,12 @@ pub type BoxFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T
 /// The default history table.
 pub const DEFAULT_TABLE: &str = "pgstrata_migrations";
 
+/// A compiled text that does not decode: the crate was built by another version of
+/// pgstrata, or its generated code was edited.
+fn unreadable(e: &DecodeError) -> Error {
+    Error::new(ErrorKind::Config, e.to_string())
+}
+
 /// A crate's migrations, in version order.
 #[derive(Clone, Debug)]
 pub struct Migrations {
@@ -111,7 +117,7 @@ pub struct Migrations {
 enum List {
     /// Loaded at run time.
     Loaded(Vec<Migration>),
-    /// Compiled in by `embed_migrations!` as two texts (see
+    /// Compiled in by `embed_migrations!` as three texts (see
     /// [`pgstrata_core::embedded`]), decoded on first use: a string literal costs rustc
     /// almost nothing to compile, a static of 1000 migration values 0.6 s per rebuild.
     Encoded {
@@ -155,10 +161,10 @@ impl Migrations {
                 index,
                 sql,
                 decoded,
-            } => match decoded.get_or_init(|| pgstrata_core::embedded::decode(heads, index, sql)) {
-                Ok(list) => Ok(list),
-                Err(e) => Err(Error::new(ErrorKind::Config, e.to_string())),
-            },
+            } => decoded
+                .get_or_init(|| pgstrata_core::embedded::decode(heads, index, sql))
+                .as_deref()
+                .map_err(unreadable),
         }
     }
 
@@ -192,8 +198,9 @@ impl Migrations {
     fn heads(&self) -> Result<Vec<(i64, &str)>, Error> {
         match &self.list {
             List::Loaded(list) => Ok(list.iter().map(|m| (m.version(), m.checksum())).collect()),
-            List::Encoded { heads, .. } => pgstrata_core::embedded::heads(heads)
-                .map_err(|e| Error::new(ErrorKind::Config, e.to_string())),
+            List::Encoded { heads, .. } => {
+                pgstrata_core::embedded::heads(heads).map_err(|e| unreadable(&e))
+            }
         }
     }
 

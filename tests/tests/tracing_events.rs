@@ -5,44 +5,10 @@
 
 use pgstrata_testkit::fresh_db;
 
-/// A folder of three migrations, removed when dropped.
-struct Folder(std::path::PathBuf);
-
-impl Folder {
-    fn three() -> Folder {
-        let dir = std::env::temp_dir().join(format!("pgstrata-tracing-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        for (name, sql) in [
-            (
-                "V1__users.sql",
-                "CREATE TABLE users (id bigint PRIMARY KEY, email text NOT NULL);",
-            ),
-            (
-                "V2__posts.sql",
-                "CREATE TABLE posts (id bigint PRIMARY KEY, user_id bigint REFERENCES users);",
-            ),
-            (
-                "V10__index.sql",
-                "CREATE INDEX posts_user ON posts (user_id);",
-            ),
-        ] {
-            std::fs::write(dir.join(name), sql).unwrap();
-        }
-        Folder(dir)
-    }
-
-    fn migrations(&self) -> pgstrata::Migrations {
-        let list = pgstrata_codegen::load(&self.0).unwrap_or_else(|e| panic!("{e}"));
-        pgstrata::Migrations::new(list).unwrap()
-    }
-}
-
-impl Drop for Folder {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
+// The integration tests' fixtures (this binary uses the three-migration folder).
+#[allow(dead_code)]
+#[path = "it/support.rs"]
+mod support;
 
 /// Collects the runner's `tracing` events: message and `version` field.
 #[derive(Clone, Default)]
@@ -108,7 +74,7 @@ impl tracing::Subscriber for Events {
 #[test]
 fn a_tracing_event_for_each_migration_as_it_commits() {
     for pipelined in [false, true] {
-        let f = Folder::three();
+        let f = support::three();
         let db = fresh_db();
         let events = Events::default();
         let seen = events.clone();

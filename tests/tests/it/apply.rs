@@ -2,24 +2,7 @@
 
 use pgstrata_testkit::fresh_db;
 
-use crate::support::{history, table_exists, Fixture};
-
-fn three() -> Fixture {
-    Fixture::new(&[
-        (
-            "V1__users.sql",
-            "CREATE TABLE users (id bigint PRIMARY KEY, email text NOT NULL);",
-        ),
-        (
-            "V2__posts.sql",
-            "CREATE TABLE posts (id bigint PRIMARY KEY, user_id bigint REFERENCES users);",
-        ),
-        (
-            "V10__index.sql",
-            "CREATE INDEX posts_user ON posts (user_id);",
-        ),
-    ])
-}
+use crate::support::{history, table_exists, three, Fixture};
 
 #[test]
 fn applies_then_a_second_run_applies_nothing() {

@@ -47,6 +47,24 @@ impl Drop for Fixture {
     }
 }
 
+/// Three migrations, V1, V2 and V10 (numeric order is not text order).
+pub fn three() -> Fixture {
+    Fixture::new(&[
+        (
+            "V1__users.sql",
+            "CREATE TABLE users (id bigint PRIMARY KEY, email text NOT NULL);",
+        ),
+        (
+            "V2__posts.sql",
+            "CREATE TABLE posts (id bigint PRIMARY KEY, user_id bigint REFERENCES users);",
+        ),
+        (
+            "V10__index.sql",
+            "CREATE INDEX posts_user ON posts (user_id);",
+        ),
+    ])
+}
+
 /// Loads a folder through the same resolver the macro uses.
 pub fn load(dir: &Path) -> Migrations {
     let list = pgstrata_codegen::load(dir).unwrap_or_else(|e| panic!("{e}"));

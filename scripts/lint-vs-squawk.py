@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""pgstrata's lints beside squawk's on Lemmy's migrations (../shared/corpus/lemmy).
+"""pgstrata's lints beside squawk's on Lemmy's migrations (tests/corpus/lemmy).
 
 Runs both on every up.sql, prints how many findings each gives (all of squawk's, and
 those of its safety rules: locks, rewrites, lost data), lists every risky statement
@@ -22,7 +22,7 @@ import subprocess
 import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-LEMMY = os.path.normpath(os.path.join(ROOT, "..", "shared", "corpus", "lemmy"))
+LEMMY = os.path.join(ROOT, "tests", "corpus", "lemmy", "migrations")
 OUT = os.path.join(ROOT, "target", "lint-compare")
 SQUAWK_VERSION = "2.66.0"
 

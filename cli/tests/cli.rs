@@ -385,14 +385,18 @@ fn pgstrata_codegen_load(dir: &Path) -> Vec<(String, bool)> {
         .collect()
 }
 
-fn lemmy() -> PathBuf {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus/lemmy");
-    assert!(
-        p.is_dir(),
-        "corpus folder {} is missing: the tests read ../shared/corpus beside the checkout",
-        p.display()
-    );
+/// A corpus's migrations folder (`tests/corpus/<name>/migrations`).
+fn corpus(name: &str) -> PathBuf {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../tests/corpus")
+        .join(name)
+        .join("migrations");
+    assert!(p.is_dir(), "corpus folder {} is missing from the checkout", p.display());
     p
+}
+
+fn lemmy() -> PathBuf {
+    corpus("lemmy")
 }
 
 #[test]
@@ -566,7 +570,7 @@ fn up_backup_writes_a_dump_pg_restore_accepts_and_stops_when_it_cannot() {
 
 #[test]
 fn down_on_the_seeds_corpus_returns_to_the_earlier_schema() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus/seeds");
+    let dir = corpus("seeds");
     let versions: Vec<i64> = pgstrata_codegen::load(&dir)
         .unwrap()
         .iter()

@@ -250,7 +250,7 @@ fn pipeline() {
     let runs = env_usize("BENCH_PIPELINE_RUNS", 10);
     println!("\n## pipeline: discover, split, parse, replay, emit (median of {runs}, in process)");
     for (label, dir) in [
-        ("lemmy (247 migrations)", "../../shared/corpus/lemmy"),
+        ("lemmy (247 migrations)", "../tests/corpus/lemmy/migrations"),
         ("generated (1000 migrations)", "migrations/sqlx"),
     ] {
         let path = bench.join(dir);

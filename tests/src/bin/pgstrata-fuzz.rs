@@ -1,6 +1,6 @@
 //! The long fuzzing run: `pgstrata-fuzz [SECONDS] [SEED] [WORKERS]`.
 //!
-//! Seeds from `../shared/corpus` and the project's migrations; findings are saved under
+//! Seeds from `tests/corpus` and the project's migrations; findings are saved under
 //! `tests/fuzz/findings/` (copy real ones into `tests/fuzz/regressions/`, which CI
 //! replays). Prints executions, cases that generated code, findings and peak memory.
 
@@ -17,12 +17,12 @@ fn main() -> ExitCode {
     let workers: usize = args.get(3).and_then(|s| s.parse().ok()).unwrap_or(2);
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let seeds = fuzz::seeds(&[
-        root.join("../../shared/corpus"),
+        root.join("corpus"),
         root.join("../migrations"),
         root.join("fixtures"),
     ]);
     if seeds.is_empty() {
-        eprintln!("no seed files: ../shared/corpus must sit beside the checkout");
+        eprintln!("no seed files under {}", root.join("corpus").display());
         return ExitCode::from(2);
     }
     let scratch = std::env::temp_dir().join(format!("pgstrata-fuzz-{}", std::process::id()));

@@ -41,7 +41,7 @@ fn lemmy_corpus_applies_and_matches_psql() {
         .filter(|l| l.starts_with("column ") && l.contains("(r)"))
         .count();
     let enums = lines.iter().filter(|l| l.starts_with("enum ")).count();
-    // What ../shared/corpus/README.md says holds on PostgreSQL 15.
+    // What tests/corpus/README.md says holds on PostgreSQL 15.
     assert_eq!((tables.len(), columns, enums), (76, 527, 9));
 }
 

@@ -289,7 +289,7 @@ fn inferred_nullability_holds_on_data_shaped_to_make_nulls() {
             .iter()
             .map(|sql| {
                 (
-                    *sql,
+                    sql.as_str(),
                     describe(&catalog, sql).unwrap_or_else(|e| panic!("{sql}: {e:?}")),
                 )
             })

@@ -8,7 +8,7 @@ fn seeds_generated_code() {
     let dir = corpus("seeds");
     let base = dir.parent().unwrap();
     let code =
-        pgstrata_codegen::generate("seeds", base, pgstrata_codegen::types::Features::default())
+        pgstrata_codegen::generate("migrations", base, pgstrata_codegen::types::Features::default())
             .unwrap_or_else(|e| panic!("{e}"));
     // The MIGRATIONS static is the files' text; the review is of the generated types.
     let start = code

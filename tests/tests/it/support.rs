@@ -71,16 +71,13 @@ pub fn load(dir: &Path) -> Migrations {
     Migrations::new(list).unwrap()
 }
 
-/// The shared corpus folder.
+/// A corpus's migrations folder (`tests/corpus/<name>/migrations`).
 pub fn corpus(name: &str) -> PathBuf {
     let p = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared/corpus")
-        .join(name);
-    assert!(
-        p.is_dir(),
-        "corpus folder {} is missing: the tests read ../shared/corpus beside the checkout",
-        p.display()
-    );
+        .join("corpus")
+        .join(name)
+        .join("migrations");
+    assert!(p.is_dir(), "corpus folder {} is missing from the checkout", p.display());
     p
 }
 
@@ -210,4 +207,19 @@ pub fn apply_with_psql(url: &str, migrations: &Migrations) {
             String::from_utf8_lossy(&out.stderr)
         );
     }
+}
+
+/// The queries of `tests/queries/<name>.sql`, one per statement.
+pub fn queries(name: &str) -> Vec<String> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("queries")
+        .join(format!("{name}.sql"));
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+    let split = pgstrata_codegen::split::split(&text).unwrap_or_else(|e| panic!("{e:?}"));
+    split
+        .statements
+        .iter()
+        .map(|s| text[s.span.range()].to_string())
+        .collect()
 }

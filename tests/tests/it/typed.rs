@@ -4,11 +4,11 @@ use pgstrata::{Insertable, TableInfo};
 use pgstrata_testkit::fresh_db;
 
 mod seeds {
-    pgstrata::embed_migrations!("../../shared/corpus/seeds");
+    pgstrata::embed_migrations!("corpus/seeds/migrations");
 }
 
 mod lemmy {
-    pgstrata::embed_migrations!("../../shared/corpus/lemmy");
+    pgstrata::embed_migrations!("corpus/lemmy/migrations");
 }
 
 mod project {

@@ -5,35 +5,44 @@
 //! `GRANT`, `ALTER SEQUENCE`, `ALTER TRIGGER`, `ALTER TABLE ... ALTER CONSTRAINT`) is
 //! passed over; anything else stops generation rather than risk a silently wrong model.
 
+use pgstrata_core::lex::{self, Kind};
+
 /// Words of `sql` outside strings, comments and dollar quotes, upper-cased, with `(`,
 /// `)` and `,` kept as words of their own.
 fn words(sql: &str) -> Vec<String> {
-    let b = sql.as_bytes();
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < b.len() {
-        let c = b[i];
-        if c.is_ascii_alphabetic() || c == b'_' {
-            let s = i;
-            while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'_' || b[i] == b'$') {
-                i += 1;
-            }
-            out.push(sql[s..i].to_ascii_uppercase());
-            continue;
-        }
-        match c {
-            b'(' | b')' | b',' => out.push((c as char).to_string()),
-            b'\'' | b'"' => {
-                i += 1;
-                while i < b.len() && b[i] != c {
-                    i += 1;
+    lex::significant(sql)
+        .filter_map(|t| match t.kind {
+            Kind::Word => Some(t.text(sql).to_ascii_uppercase()),
+            Kind::Punct if matches!(t.text(sql), "(" | ")" | ",") => Some(t.text(sql).to_string()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Whether the body of a `DO` block (its dollar-quoted or quoted string) runs DDL that
+/// changes what the model tracks: `CREATE`/`ALTER`/`DROP` of a table, type, domain,
+/// view or schema, or `ADD COLUMN` anywhere in it, dynamic SQL in its strings included.
+fn body_runs_ddl(sql: &str) -> bool {
+    let mut words = Vec::new();
+    let mut pending: Vec<String> = lex::significant(sql)
+        .filter_map(|t| t.string_body(sql).map(|b| b.into_owned()))
+        .collect();
+    while let Some(text) = pending.pop() {
+        for t in lex::significant(&text) {
+            match t.kind {
+                Kind::Word => words.push(t.text(&text).to_ascii_uppercase()),
+                Kind::String | Kind::DollarString => {
+                    pending.extend(t.string_body(&text).map(|b| b.into_owned()));
                 }
+                _ => words.push(String::new()),
             }
-            _ => {}
         }
-        i += 1;
+        words.push(String::new());
     }
-    out
+    words.windows(2).any(|p| {
+        (matches!(p[0].as_str(), "CREATE" | "ALTER" | "DROP") && SHAPES.contains(&p[1].as_str()))
+            || (p[0] == "ADD" && p[1] == "COLUMN")
+    })
 }
 
 /// Object kinds whose creation, change or removal changes the model.
@@ -67,15 +76,7 @@ pub fn may_change_schema(sql: &str) -> Option<String> {
     let w = words(sql);
     let at = |i: usize| w.get(i).map_or("", String::as_str);
     match at(0) {
-        "DO" => {
-            // DDL inside the block's body.
-            let ddl = w.windows(2).any(|p| {
-                matches!(p[0].as_str(), "CREATE" | "ALTER" | "DROP")
-                    && SHAPES.contains(&p[1].as_str())
-            });
-            let body_ddl = ddl || sql.to_ascii_uppercase().contains("ADD COLUMN");
-            body_ddl.then(|| "runs DDL inside a DO block".to_string())
-        }
+        "DO" => body_runs_ddl(sql).then(|| "runs DDL inside a DO block".to_string()),
         "ALTER" if at(1) == "TABLE" => {
             // Subcommands are separated by commas outside parentheses.
             let mut start = 2;
@@ -200,17 +201,20 @@ pub fn set_schema(sql: &str) -> Option<SetSchema> {
 /// `DROP INDEX CONCURRENTLY ...`, which sqlparser does not parse, without the word
 /// CONCURRENTLY: the same effect on the model, in SQL it parses.
 pub fn drop_index_concurrently(sql: &str) -> Option<String> {
-    let t = sql.trim_start();
-    let mut words = t.split_whitespace();
-    let (a, b, c) = (words.next()?, words.next()?, words.next()?);
-    if !(a.eq_ignore_ascii_case("DROP")
-        && b.eq_ignore_ascii_case("INDEX")
-        && c.eq_ignore_ascii_case("CONCURRENTLY"))
-    {
-        return None;
-    }
-    let at = t.to_ascii_uppercase().find("CONCURRENTLY")?;
-    Some(format!("{}{}", &t[..at], &t[at + "CONCURRENTLY".len()..]))
+    let mut tokens = lex::significant(sql);
+    let mut word = |w: &str| {
+        tokens
+            .next()
+            .filter(|t| t.kind == Kind::Word && t.text(sql).eq_ignore_ascii_case(w))
+    };
+    word("DROP")?;
+    word("INDEX")?;
+    let c = word("CONCURRENTLY")?;
+    Some(
+        format!("{}{}", &sql[..c.start], &sql[c.end..])
+            .trim_start()
+            .to_string(),
+    )
 }
 
 /// `ALTER SEQUENCE [IF EXISTS] name RENAME TO new`, which sqlparser does not parse:
@@ -246,46 +250,26 @@ pub fn rename_sequence(sql: &str) -> Option<(Vec<String>, String)> {
 /// a dotted name is one token with its parts joined by NUL. `None` on anything else.
 fn idents(sql: &str) -> Option<Vec<(String, bool)>> {
     let mut out: Vec<(String, bool)> = Vec::new();
-    let mut chars = sql.trim().trim_end_matches(';').chars().peekable();
     let mut dotted = false;
-    while let Some(&c) = chars.peek() {
-        if c.is_whitespace() {
-            chars.next();
+    let mut tokens = lex::tokens(sql).peekable();
+    while let Some(t) = tokens.next() {
+        let t = t.ok()?;
+        if t.is_trivia() {
             continue;
         }
-        if c == '.' {
-            chars.next();
+        if t.is(sql, ".") {
             dotted = true;
             continue;
         }
-        let (part, quoted) = if c == '"' {
-            chars.next();
-            let mut s = String::new();
-            loop {
-                match chars.next()? {
-                    '"' if chars.peek() == Some(&'"') => {
-                        chars.next();
-                        s.push('"');
-                    }
-                    '"' => break,
-                    ch => s.push(ch),
-                }
-            }
-            (s, true)
-        } else if c.is_alphanumeric() || c == '_' {
-            let mut s = String::new();
-            while let Some(&ch) = chars.peek() {
-                if ch.is_alphanumeric() || ch == '_' || ch == '$' {
-                    s.push(ch.to_ascii_lowercase());
-                    chars.next();
-                } else {
-                    break;
-                }
-            }
-            (s, false)
-        } else {
-            return None;
-        };
+        if t.is(sql, ";")
+            && tokens
+                .clone()
+                .all(|r| r.is_ok_and(|t| t.is_trivia() || t.is(sql, ";")))
+        {
+            break;
+        }
+        let part = t.identifier(sql)?.into_owned();
+        let quoted = t.kind == Kind::QuotedIdent;
         match (dotted, out.last_mut()) {
             (true, Some(last)) => {
                 last.0.push('\u{0}');

@@ -19,6 +19,8 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use pgstrata_core::lex::{self, Kind};
+
 use crate::diag::{Diagnostic, Errors};
 use crate::split::{split, Split};
 
@@ -561,34 +563,43 @@ struct SectionError {
     help: &'static str,
 }
 
-/// Finds `-- migrate:up` and `-- migrate:down` marker lines. Each section starts with
-/// its marker line, so that options on it (`transaction:false`) are read as directives.
-/// SQL outside the sections, a marker given twice, or the down section first would be
-/// silently dropped or swapped: each is an error.
+/// Finds `-- migrate:up` and `-- migrate:down` marker lines: line comments that begin
+/// their line (one inside a string, a dollar quote or a block comment is SQL). Each
+/// section starts with its marker line, so that options on it (`transaction:false`)
+/// are read as directives. SQL outside the sections, a marker given twice, or the down
+/// section first would be silently dropped or swapped: each is an error.
 fn sections(text: &str) -> Result<Option<Sections>, SectionError> {
     let mut up = None;
     let mut down = None;
-    let mut offset = 0;
-    for (i, line) in text.split_inclusive('\n').enumerate() {
-        let t = line.trim();
-        let line_no = u32::try_from(i + 1).unwrap_or(u32::MAX);
+    let lines = pgstrata_core::LineIndex::new(text);
+    for t in lex::tokens(text) {
+        let t = match t {
+            Ok(t) => t,
+            // The split of the file reports it, at its place.
+            Err(_) => break,
+        };
+        if t.kind != Kind::LineComment {
+            continue;
+        }
+        let offset = text[..t.start].rfind('\n').map_or(0, |p| p + 1);
+        if !text[offset..t.start].trim().is_empty() {
+            continue;
+        }
+        let line_no = lines.line_col(text, offset).0;
         let twice = SectionError {
             offset,
             message: "a second section marker of the same kind",
             help: "keep one -- migrate:up and at most one -- migrate:down per file",
         };
-        if t.starts_with("-- migrate:up") {
-            if up.is_some() {
-                return Err(twice);
-            }
-            up = Some((offset, line_no));
-        } else if t.starts_with("-- migrate:down") {
-            if down.is_some() {
-                return Err(twice);
-            }
-            down = Some((offset, line_no));
+        let slot = match t.text(text) {
+            c if c.starts_with("-- migrate:up") => &mut up,
+            c if c.starts_with("-- migrate:down") => &mut down,
+            _ => continue,
+        };
+        if slot.is_some() {
+            return Err(twice);
         }
-        offset += line.len();
+        *slot = Some((offset, line_no));
     }
     let Some((up_start, up_line)) = up else {
         return match down {
@@ -701,6 +712,11 @@ mod tests {
             .ok()
             .flatten()
             .is_none());
+        // A marker line inside a function body is part of its SQL.
+        let text = "-- migrate:up\nCREATE FUNCTION f() RETURNS int AS $$\n-- migrate:down\nSELECT 1 $$ LANGUAGE sql;\n";
+        let s = sections(text).ok().flatten().unwrap();
+        assert_eq!(&text[s.up.clone()], text);
+        assert!(s.down.is_none());
         for bad in [
             "-- migrate:down\nDROP TABLE a;\n-- migrate:up\nCREATE TABLE a (id int);\n",
             "CREATE TABLE b (id int);\n-- migrate:up\nCREATE TABLE a (id int);\n",

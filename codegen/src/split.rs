@@ -1,12 +1,12 @@
 //! Splitting SQL text into statements, with byte spans into the original text.
 //!
 //! Statements are cut out of the original text by span, never rebuilt from tokens, so
-//! `E'...\'...'` escapes and formatting survive exactly as written. The lexer knows
-//! what PostgreSQL's does about where a `;` ends a statement: single-quoted strings
-//! (with backslash escapes after an `E` prefix), quoted identifiers, dollar quotes
-//! (`$$`, `$tag$`), `--` comments, nested `/* */` comments, and `BEGIN ATOMIC ... END`
-//! bodies of SQL-standard functions.
+//! `E'...\'...'` escapes and formatting survive exactly as written. The tokens come
+//! from the one lexer ([`pgstrata_core::lex`]); what the splitter adds is where a `;`
+//! does not end a statement: inside the `BEGIN ATOMIC ... END` body of a SQL-standard
+//! function.
 
+use pgstrata_core::lex::{self, Kind};
 use pgstrata_core::Span;
 
 /// One statement of a file.
@@ -37,15 +37,7 @@ pub struct Split {
 }
 
 /// Where splitting failed: something opened and never closed.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct SplitError {
-    /// Byte offset of the opening token.
-    pub offset: usize,
-    /// What is unterminated.
-    pub message: String,
-    /// What to do about it.
-    pub help: String,
-}
+pub type SplitError = pgstrata_core::lex::LexError;
 
 /// How many words of each statement are kept for classification.
 const WORDS: usize = 8;
@@ -56,9 +48,7 @@ const WORDS: usize = 8;
 /// An unterminated string, quoted identifier, dollar quote or block comment, with the
 /// byte offset where it opens.
 pub fn split(sql: &str) -> Result<Split, SplitError> {
-    let b = sql.as_bytes();
     let mut out = Split::default();
-    let mut i = 0;
     let mut start: Option<usize> = None;
     let mut last_end = 0;
     let mut words: Vec<String> = Vec::new();
@@ -66,90 +56,35 @@ pub fn split(sql: &str) -> Result<Split, SplitError> {
     let mut atomic_depth = 0usize;
     let mut case_depth = 0usize;
     let mut prev_word = String::new();
-
-    while i < b.len() {
-        let c = b[i];
-        match c {
-            b' ' | b'\t' | b'\n' | b'\r' | 0x0c => {
-                i += 1;
-                continue;
-            }
-            b'-' if b.get(i + 1) == Some(&b'-') => {
-                let text_start = i + 2;
-                let end = memchr(b'\n', &b[i..]).map_or(b.len(), |p| i + p);
+    for token in lex::tokens(sql) {
+        let token = token?;
+        match token.kind {
+            Kind::Space | Kind::BlockComment => continue,
+            Kind::LineComment => {
                 out.comments.push(LineComment {
-                    text: span(text_start, end),
+                    text: span(token.start + 2, token.end),
                     after_first_statement: !out.statements.is_empty() || start.is_some(),
                 });
-                i = end;
                 continue;
             }
-            b'/' if b.get(i + 1) == Some(&b'*') => {
-                i = block_comment_end(b, i)?;
-                continue;
-            }
-            _ => {}
-        }
-        // A token starts here.
-        if start.is_none() {
-            start = Some(i);
-        }
-        match c {
-            b';' if atomic_depth == 0 => {
+            Kind::Punct if atomic_depth == 0 && token.text(sql) == ";" => {
                 if let Some(s) = start.take() {
-                    if s < i {
-                        out.statements.push(Statement {
-                            span: span(s, last_end),
-                            words: std::mem::take(&mut words),
-                        });
-                    }
+                    out.statements.push(Statement {
+                        span: span(s, last_end),
+                        words: std::mem::take(&mut words),
+                    });
                 }
-                words.clear();
                 prev_word.clear();
-                i += 1;
                 continue;
             }
-            b'\'' => {
-                let escapes = is_escape_string_prefix(b, i);
-                i = quoted_end(b, i, b'\'', escapes)?;
-            }
-            b'"' => i = quoted_end(b, i, b'"', false)?,
-            b'$' => match dollar_tag(b, i) {
-                Some(tag_len) => {
-                    let tag = &b[i..i + tag_len];
-                    let body = i + tag_len;
-                    match find(&b[body..], tag) {
-                        Some(p) => i = body + p + tag_len,
-                        None => {
-                            let tag = String::from_utf8_lossy(tag);
-                            return Err(SplitError {
-                                offset: i,
-                                message: format!("unterminated dollar quote {tag}"),
-                                help: format!("add the closing {tag} after the body"),
-                            });
-                        }
-                    }
-                }
-                None => i += 1,
-            },
-            c if is_ident_start(c) => {
-                let mut j = i + 1;
-                while j < b.len() && is_ident_char(b[j]) {
-                    j += 1;
-                }
-                // E'...' / U&'...' / B'...' prefixes are handled by the quote branch.
-                let word = sql[i..j].to_ascii_uppercase();
+            Kind::Word => {
+                let word = token.text(sql).to_ascii_uppercase();
                 if atomic_depth > 0 || prev_word == "BEGIN" {
                     match word.as_str() {
                         "ATOMIC" if prev_word == "BEGIN" => atomic_depth += 1,
                         "CASE" if atomic_depth > 0 => case_depth += 1,
-                        "END" if atomic_depth > 0 => {
-                            if case_depth > 0 {
-                                case_depth -= 1;
-                            } else {
-                                atomic_depth -= 1;
-                            }
-                        }
+                        "END" if atomic_depth > 0 && case_depth > 0 => case_depth -= 1,
+                        "END" if atomic_depth > 0 => atomic_depth -= 1,
                         _ => {}
                     }
                 }
@@ -157,15 +92,11 @@ pub fn split(sql: &str) -> Result<Split, SplitError> {
                     words.push(word.clone());
                 }
                 prev_word = word;
-                i = j;
             }
-            _ => {
-                // Operators, digits, punctuation: one byte at a time is enough, as none
-                // of them can hide a `;` or open a quote. Skip a whole UTF-8 sequence.
-                i += utf8_len(c);
-            }
+            _ => {}
         }
-        last_end = i;
+        start.get_or_insert(token.start);
+        last_end = token.end;
     }
     if let Some(s) = start {
         out.statements.push(Statement {
@@ -182,123 +113,6 @@ fn span(start: usize, end: usize) -> Span {
         start: u32::try_from(start).unwrap_or(u32::MAX),
         end: u32::try_from(end).unwrap_or(u32::MAX),
     }
-}
-
-fn utf8_len(first: u8) -> usize {
-    match first {
-        0xc0..=0xdf => 2,
-        0xe0..=0xef => 3,
-        0xf0..=0xf7 => 4,
-        _ => 1,
-    }
-}
-
-fn is_ident_start(c: u8) -> bool {
-    c.is_ascii_alphabetic() || c == b'_' || c >= 0x80
-}
-
-fn is_ident_char(c: u8) -> bool {
-    c.is_ascii_alphanumeric() || c == b'_' || c == b'$' || c >= 0x80
-}
-
-fn memchr(needle: u8, hay: &[u8]) -> Option<usize> {
-    hay.iter().position(|&c| c == needle)
-}
-
-fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    if needle.is_empty() || hay.len() < needle.len() {
-        return None;
-    }
-    hay.windows(needle.len()).position(|w| w == needle)
-}
-
-/// Whether the `'` at `i` opens an escape string (`E'...'`): the byte before is `E`/`e`
-/// and that `E` is not the end of a longer identifier.
-fn is_escape_string_prefix(b: &[u8], i: usize) -> bool {
-    if i == 0 || !matches!(b[i - 1], b'E' | b'e') {
-        return false;
-    }
-    i < 2 || !is_ident_char(b[i - 2])
-}
-
-/// The end (one past the closing quote) of a quoted string or identifier opening at `i`.
-/// A doubled quote is an escaped quote; with `escapes`, so is a backslash-quote.
-fn quoted_end(b: &[u8], i: usize, quote: u8, escapes: bool) -> Result<usize, SplitError> {
-    let mut j = i + 1;
-    while j < b.len() {
-        let c = b[j];
-        if escapes && c == b'\\' {
-            j += 2;
-            continue;
-        }
-        if c == quote {
-            if b.get(j + 1) == Some(&quote) {
-                j += 2;
-                continue;
-            }
-            return Ok(j + 1);
-        }
-        j += 1;
-    }
-    let (what, help) = if quote == b'"' {
-        ("unterminated quoted identifier", "add the closing \"")
-    } else {
-        (
-            "unterminated string literal",
-            "add the closing ' (a quote inside a string is written '')",
-        )
-    };
-    Err(SplitError {
-        offset: i,
-        message: what.to_string(),
-        help: help.to_string(),
-    })
-}
-
-/// The end of a (nested) block comment opening at `i`.
-fn block_comment_end(b: &[u8], i: usize) -> Result<usize, SplitError> {
-    let mut depth = 0usize;
-    let mut j = i;
-    while j + 1 < b.len() {
-        if b[j] == b'/' && b[j + 1] == b'*' {
-            depth += 1;
-            j += 2;
-        } else if b[j] == b'*' && b[j + 1] == b'/' {
-            depth -= 1;
-            j += 2;
-            if depth == 0 {
-                return Ok(j);
-            }
-        } else {
-            j += 1;
-        }
-    }
-    Err(SplitError {
-        offset: i,
-        message: "unterminated block comment".to_string(),
-        help: "add the closing */ (block comments nest in PostgreSQL: each /* needs its own */)"
-            .to_string(),
-    })
-}
-
-/// The length of the dollar-quote tag at `i` (`$$` or `$tag$`), if one opens there.
-/// `$1` is a parameter, not a tag; a `$` inside an identifier never opens one.
-fn dollar_tag(b: &[u8], i: usize) -> Option<usize> {
-    if i > 0 && is_ident_char(b[i - 1]) {
-        return None;
-    }
-    let mut j = i + 1;
-    if b.get(j) == Some(&b'$') {
-        return Some(2);
-    }
-    match b.get(j) {
-        Some(&c) if is_ident_start(c) => {}
-        _ => return None,
-    }
-    while j < b.len() && (b[j].is_ascii_alphanumeric() || b[j] == b'_' || b[j] >= 0x80) {
-        j += 1;
-    }
-    (b.get(j) == Some(&b'$')).then_some(j + 1 - i)
 }
 
 /// What a statement means for the transaction it runs in.
@@ -449,7 +263,7 @@ mod tests {
             ("SELECT \"abc", 7, "identifier"),
             ("SELECT 1; DO $$ BEGIN", 13, "dollar"),
             ("SELECT 1; /* /* */", 10, "comment"),
-            (r"SELECT E'abc\'", 8, "string"),
+            (r"SELECT E'abc\'", 7, "string"),
         ] {
             let e = split(sql).unwrap_err();
             assert_eq!(e.offset, at, "{sql}");

@@ -13,6 +13,7 @@
 
 pub mod catalog;
 pub mod embedded;
+pub mod lex;
 mod text;
 
 pub use text::DecodeError;

@@ -637,39 +637,9 @@ async fn blocked<C: Conn>(conn: &mut C, err: Error, group: &[&Migration]) -> Err
 }
 
 /// The identifiers of `sql`, as PostgreSQL folds them (for finding the tables a
-/// migration mentions): unquoted words lowercased, quoted ones as written.
-fn identifiers(sql: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut chars = sql.char_indices().peekable();
-    while let Some((i, c)) = chars.next() {
-        if c == '"' {
-            let mut word = String::new();
-            while let Some((_, c)) = chars.next() {
-                if c == '"' {
-                    if chars.peek().is_some_and(|(_, n)| *n == '"') {
-                        chars.next();
-                        word.push('"');
-                        continue;
-                    }
-                    break;
-                }
-                word.push(c);
-            }
-            out.push(word);
-        } else if c.is_alphabetic() || c == '_' {
-            let mut end = i + c.len_utf8();
-            while let Some(&(j, n)) = chars.peek() {
-                if n.is_alphanumeric() || n == '_' || n == '$' {
-                    end = j + n.len_utf8();
-                    chars.next();
-                } else {
-                    break;
-                }
-            }
-            out.push(sql[i..end].to_lowercase());
-        }
-    }
-    out
+/// migration mentions): unquoted words lower-cased, quoted ones as written.
+fn identifiers(sql: &str) -> impl Iterator<Item = String> + '_ {
+    pgstrata_core::lex::significant(sql).filter_map(|t| t.identifier(sql).map(|i| i.into_owned()))
 }
 
 fn first_line(e: &Error) -> String {

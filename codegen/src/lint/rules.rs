@@ -5,6 +5,7 @@
 use std::collections::BTreeSet;
 
 use pgstrata_core::catalog::{Catalog, ColumnType, QualifiedName, Table};
+use pgstrata_core::lex;
 use pgstrata_core::{Migration, NoTransactionReason, Transaction};
 use sqlparser::ast::{
     AlterColumnOperation, AlterTableOperation, AlterTypeOperation, ColumnDef, ColumnOption, Expr,
@@ -346,38 +347,13 @@ const NOT_VOLATILE: &[&str] = &[
 /// (random(), gen_random_uuid(), nextval()) and the project's own, which PostgreSQL
 /// makes volatile unless declared otherwise.
 fn volatile_calls(expr: &str) -> Vec<String> {
-    let b = expr.as_bytes();
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < b.len() {
-        match b[i] {
-            b'\'' => {
-                i += 1;
-                while i < b.len() && b[i] != b'\'' {
-                    i += 1;
-                }
-                i += 1;
-            }
-            c if c.is_ascii_alphabetic() || c == b'_' => {
-                let start = i;
-                while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'_' || b[i] == b'.')
-                {
-                    i += 1;
-                }
-                let name = expr[start..i].to_ascii_lowercase();
-                let name = name.rsplit('.').next().unwrap_or_default().to_string();
-                let mut j = i;
-                while j < b.len() && b[j] == b' ' {
-                    j += 1;
-                }
-                if b.get(j) == Some(&b'(') && !NOT_VOLATILE.contains(&name.as_str()) {
-                    out.push(name);
-                }
-            }
-            _ => i += 1,
-        }
-    }
-    out
+    let tokens: Vec<lex::Token> = lex::significant(expr).collect();
+    tokens
+        .windows(2)
+        .filter(|p| p[0].kind == lex::Kind::Word && p[1].is(expr, "("))
+        .map(|p| p[0].text(expr).to_ascii_lowercase())
+        .filter(|name| !NOT_VOLATILE.contains(&name.as_str()))
+        .collect()
 }
 
 /// Whether changing a column from `old` to `new` rewrites the table (PostgreSQL skips
@@ -1030,6 +1006,9 @@ mod tests {
             volatile_calls("now() - random() * INTERVAL '1 day'"),
             ["random"]
         );
+        // Comments, dollar quotes and escape strings hide calls too.
+        assert!(volatile_calls("/* random() */ $$ random() $$ E'\\' random()'").is_empty());
+        assert_eq!(volatile_calls("nextval\n  ('s')"), ["nextval"]);
     }
 
     #[test]

@@ -1,6 +1,8 @@
 //! Query files: `-- name: messages_for_session :many` introduces a query, named
 //! parameters (`:session_id`) become `$1`, `$2`... in order of first use.
 
+use pgstrata_core::lex::{self, Kind};
+
 use crate::diag::{Diagnostic, Errors};
 
 /// What a query's function returns.
@@ -65,15 +67,14 @@ impl QueryDef {
 pub fn parse_file(file: &str, text: &str) -> Result<Vec<QueryDef>, Errors> {
     let mut errors = Errors::default();
     let mut out: Vec<QueryDef> = Vec::new();
-    // Sections start at `-- name:` lines.
-    let mut starts: Vec<(usize, usize)> = Vec::new(); // (line start, body start)
-    let mut offset = 0;
-    for line in text.split_inclusive('\n') {
-        if line.trim_start().starts_with("-- name:") {
-            starts.push((offset, offset + line.len()));
+    let starts = match sections(text) {
+        Ok(s) => s,
+        Err(e) => {
+            return Err(Diagnostic::at(file, text, 1, e.offset, e.message)
+                .help(e.help)
+                .into())
         }
-        offset += line.len();
-    }
+    };
     if let Ok(split) = crate::split::split(&text[..starts.first().map_or(text.len(), |s| s.0)]) {
         if let Some(s) = split.statements.first() {
             errors.push(
@@ -168,10 +169,11 @@ pub fn parse_file(file: &str, text: &str) -> Result<Vec<QueryDef>, Errors> {
             );
             continue;
         };
-        let doc: Vec<String> = body[..stmt.span.start as usize]
-            .lines()
-            .filter_map(|l| l.trim().strip_prefix("--"))
-            .map(|l| l.trim().to_string())
+        let doc: Vec<String> = split
+            .comments
+            .iter()
+            .filter(|c| c.text.end <= stmt.span.start)
+            .map(|c| body[c.text.range()].trim().to_string())
             .collect();
         let start = body_start + stmt.span.start as usize;
         let raw = &body[stmt.span.range()];
@@ -196,46 +198,43 @@ pub fn parse_file(file: &str, text: &str) -> Result<Vec<QueryDef>, Errors> {
     errors.finish(out)
 }
 
-/// Replaces `:name` parameters (outside strings, comments and `::` casts) by `$n`.
+/// Where each query starts: (start of its `-- name:` line, end of that line), for
+/// every `-- name:` comment that begins a line (one inside a string, a dollar quote or
+/// a block comment is not one).
+fn sections(text: &str) -> Result<Vec<(usize, usize)>, lex::LexError> {
+    let mut starts = Vec::new();
+    for t in lex::tokens(text) {
+        let t = t?;
+        if t.kind != Kind::LineComment || !t.text(text).starts_with("-- name:") {
+            continue;
+        }
+        let line_start = text[..t.start].rfind('\n').map_or(0, |p| p + 1);
+        if text[line_start..t.start].trim().is_empty() {
+            let end = text[t.end..]
+                .find('\n')
+                .map_or(text.len(), |p| t.end + p + 1);
+            starts.push((line_start, end));
+        }
+    }
+    Ok(starts)
+}
+
+/// The SQL with `:name` parameters (psql's variables, as the lexer reads them: never
+/// inside strings, comments or `::` casts) replaced by `$n`; the parameter names, in
+/// order; and where each replacement went in the new text with how much shorter it made
+/// it (to map positions back).
 #[allow(clippy::type_complexity)]
 fn named(sql: &str) -> Result<(String, Vec<String>, Vec<(usize, isize)>), (usize, String)> {
-    let b = sql.as_bytes();
     let mut out = String::with_capacity(sql.len());
     let mut names: Vec<String> = Vec::new();
+    let mut numbered: Vec<usize> = Vec::new();
     let mut replaced = Vec::new();
-    let mut dollar = false;
-    let mut i = 0;
     let mut last = 0;
-    while i < b.len() {
-        match b[i] {
-            b'\'' | b'"' => {
-                let q = b[i];
-                i += 1;
-                while i < b.len() && b[i] != q {
-                    i += 1;
-                }
-                i += 1;
-            }
-            b'-' if b.get(i + 1) == Some(&b'-') => {
-                while i < b.len() && b[i] != b'\n' {
-                    i += 1;
-                }
-            }
-            b'$' if b.get(i + 1).is_some_and(u8::is_ascii_digit) => {
-                dollar = true;
-                i += 1;
-            }
-            b':' if b.get(i + 1) == Some(&b':') => i += 2,
-            b':' if i > 0 && b[i - 1] == b':' => i += 1,
-            b':' if b
-                .get(i + 1)
-                .is_some_and(|c| c.is_ascii_alphabetic() || *c == b'_') =>
-            {
-                let mut j = i + 1;
-                while j < b.len() && (b[j].is_ascii_alphanumeric() || b[j] == b'_') {
-                    j += 1;
-                }
-                let name = sql[i + 1..j].to_string();
+    for t in lex::significant(sql) {
+        match t.kind {
+            Kind::Param => numbered.extend(t.text(sql)[1..].parse::<usize>().ok()),
+            Kind::Variable => {
+                let name = t.text(sql)[1..].to_string();
                 let n = match names.iter().position(|x| *x == name) {
                     Some(p) => p + 1,
                     None => {
@@ -243,27 +242,24 @@ fn named(sql: &str) -> Result<(String, Vec<String>, Vec<(usize, isize)>), (usize
                         names.len()
                     }
                 };
-                out.push_str(&sql[last..i]);
+                out.push_str(&sql[last..t.start]);
                 let placeholder = format!("${n}");
-                replaced.push((out.len(), (j - i) as isize - placeholder.len() as isize));
+                let len = t.end - t.start;
+                replaced.push((out.len(), len as isize - placeholder.len() as isize));
                 out.push_str(&placeholder);
-                last = j;
-                i = j;
+                last = t.end;
             }
-            _ => i += 1,
+            _ => {}
         }
     }
     out.push_str(&sql[last..]);
-    if dollar && !names.is_empty() {
+    if !numbered.is_empty() && !names.is_empty() {
         return Err((0, "this query mixes $n and :name parameters".to_string()));
     }
     if names.is_empty() {
-        let max = (1..=99).filter(|n| {
-            let needle = format!("${n}");
-            out.match_indices(&needle)
-                .any(|(i, _)| !out[i + needle.len()..].starts_with(|c: char| c.is_ascii_digit()))
-        });
-        names = max.map(|n| format!("p{n}")).collect();
+        numbered.sort_unstable();
+        numbered.dedup();
+        names = numbered.iter().map(|n| format!("p{n}")).collect();
     }
     Ok((out, names, replaced))
 }
@@ -299,5 +295,12 @@ mod tests {
         assert_eq!((d.line, d.column), (3, 16));
         assert!(parse_file("q.sql", "-- name: x\nSELECT 1;").is_err());
         assert!(parse_file("q.sql", "-- name: x :many\nSELECT 1; SELECT 2;").is_err());
+        // A `-- name:` line inside a dollar quote, and `:x` in a comment or a string, are
+        // part of the query's SQL.
+        let text = "-- name: f :one\nSELECT $$\n-- name: g :one\n$$ -- :x\n, ':y', :z;\n";
+        let q = parse_file("q.sql", text).unwrap();
+        assert_eq!(q.len(), 1);
+        assert_eq!(q[0].params, ["z"]);
+        assert_eq!(q[0].sql, "SELECT $$\n-- name: g :one\n$$ -- :x\n, ':y', $1");
     }
 }

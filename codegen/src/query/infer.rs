@@ -2,7 +2,7 @@
 //! SELECT, ON CONFLICT), UPDATE (SET, FROM), DELETE (USING), RETURNING.
 
 use pgstrata_core::catalog::{Catalog, ColumnType, QualifiedName};
-use pgstrata_core::LineIndex;
+use pgstrata_core::{lex, LineIndex};
 use sqlparser::ast::{
     AssignmentTarget, Cte, Delete, FromTable, Insert, JoinConstraint, JoinOperator, ObjectName,
     OnConflictAction, OnInsert, OrderBy, OrderByKind, Query, Select, SelectItem, SetExpr, Spanned,
@@ -104,9 +104,9 @@ pub(super) fn describe(catalog: &Catalog, sql: &str) -> Result<Described, QueryE
 /// The byte offset of `$n` in the SQL.
 fn find_param(sql: &str, n: usize) -> Option<usize> {
     let needle = format!("${n}");
-    sql.match_indices(&needle)
-        .find(|(i, _)| !sql[i + needle.len()..].starts_with(|c: char| c.is_ascii_digit()))
-        .map(|(i, _)| i)
+    lex::significant(sql)
+        .find(|t| t.kind == lex::Kind::Param && t.text(sql) == needle)
+        .map(|t| t.start)
 }
 
 impl<'c> Engine<'c> {

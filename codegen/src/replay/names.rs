@@ -2,6 +2,7 @@
 //! identifiers inside expression text (index keys, defaults) that follow renames.
 
 use pgstrata_core::catalog::quote_ident;
+use pgstrata_core::lex;
 
 use crate::pgtype::MAX_IDENTIFIER;
 
@@ -83,63 +84,14 @@ enum Token {
     Other,
 }
 
-/// Identifiers of an expression's text (outside string literals), folded as PostgreSQL
-/// folds them.
+/// The tokens of an expression's text, identifiers folded as PostgreSQL folds them.
 fn tokens(expr: &str) -> Vec<Token> {
-    let b = expr.as_bytes();
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < b.len() {
-        let c = b[i];
-        if c == b'\'' {
-            i += 1;
-            while i < b.len() {
-                if b[i] == b'\'' {
-                    if b.get(i + 1) == Some(&b'\'') {
-                        i += 2;
-                        continue;
-                    }
-                    break;
-                }
-                i += 1;
-            }
-            i += 1;
-            out.push(Token::Other);
-        } else if c == b'"' {
-            let start = i;
-            let mut name = String::new();
-            i += 1;
-            while i < b.len() {
-                if b[i] == b'"' {
-                    if b.get(i + 1) == Some(&b'"') {
-                        name.push('"');
-                        i += 2;
-                        continue;
-                    }
-                    break;
-                }
-                let ch_len = expr[i..].chars().next().map_or(1, char::len_utf8);
-                name.push_str(&expr[i..i + ch_len]);
-                i += ch_len;
-            }
-            i += 1;
-            out.push(Token::Ident(name, start..i.min(b.len())));
-        } else if c.is_ascii_alphabetic() || c == b'_' || c >= 0x80 {
-            let start = i;
-            while i < b.len()
-                && (b[i].is_ascii_alphanumeric() || b[i] == b'_' || b[i] == b'$' || b[i] >= 0x80)
-            {
-                i += 1;
-            }
-            out.push(Token::Ident(expr[start..i].to_ascii_lowercase(), start..i));
-        } else {
-            if !c.is_ascii_whitespace() {
-                out.push(Token::Other);
-            }
-            i += 1;
-        }
-    }
-    out
+    lex::significant(expr)
+        .map(|t| match t.identifier(expr) {
+            Some(name) => Token::Ident(name.into_owned(), t.start..t.end),
+            None => Token::Other,
+        })
+        .collect()
 }
 
 /// Whether the expression mentions identifier `name` (a column).

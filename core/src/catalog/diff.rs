@@ -6,6 +6,7 @@
 //! before comparing, so that only real differences are reported.
 
 use super::{Catalog, Index, Table};
+use crate::lex::{self, Kind, Token};
 
 /// One way a live database differs from the model.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -245,33 +246,24 @@ fn indexes(model: &Table, live: &Table, push: &mut impl FnMut(bool, String)) {
 /// holding a number written as the number (PostgreSQL prints `DEFAULT -1` as
 /// `'-1'::integer`).
 pub fn normal(expr: &str) -> String {
-    let c: Vec<char> = expr.chars().collect();
+    let tokens: Vec<Token> = lex::significant(expr).collect();
+    let word = |i: usize, w: &str| {
+        tokens
+            .get(i)
+            .is_some_and(|t| t.kind == Kind::Word && t.text(expr).eq_ignore_ascii_case(w))
+    };
     let mut out = String::with_capacity(expr.len());
     let mut i = 0;
-    while i < c.len() {
-        match c[i] {
-            '\'' => {
-                let start = i;
-                i += 1;
-                while i < c.len() {
-                    if c[i] == '\'' {
-                        if c.get(i + 1) == Some(&'\'') {
-                            i += 2;
-                            continue;
-                        }
-                        break;
-                    }
-                    i += 1;
-                }
-                let lit: String = c[start..(i + 1).min(c.len())].iter().collect();
-                i += 1;
-                let inner = lit.trim_matches('\'');
+    while i < tokens.len() {
+        let t = tokens[i];
+        let text = t.text(expr);
+        match t.kind {
+            Kind::String if text.starts_with('\'') => {
+                let inner = &text[1..text.len() - 1];
                 // `INTERVAL '12 months'` and `'1 year'::interval` are one value.
-                let cast_to_interval = {
-                    let rest: String = c[i..].iter().take(12).collect::<String>().to_lowercase();
-                    rest.trim_start().starts_with("::interval")
-                };
-                let keyword = out.ends_with("interval");
+                let cast_to_interval = tokens.get(i + 1).is_some_and(|c| c.kind == Kind::Cast)
+                    && word(i + 2, "interval");
+                let keyword = i > 0 && word(i - 1, "interval");
                 if keyword {
                     out.truncate(out.len() - "interval".len());
                 }
@@ -280,39 +272,35 @@ pub fn normal(expr: &str) -> String {
                     None if !inner.is_empty() && inner.parse::<f64>().is_ok() => {
                         out.push_str(inner)
                     }
-                    None => out.push_str(&lit),
+                    None => out.push_str(text),
                 }
             }
-            '"' => {
-                // A quoted identifier: as written, quotes dropped (the model and
-                // PostgreSQL quote different names).
-                i += 1;
-                while i < c.len() && c[i] != '"' {
-                    out.push(c[i]);
-                    i += 1;
-                }
-                i += 1;
+            Kind::String => {
+                // A prefixed string: the prefix's case does not matter, the text's does.
+                let quote = text.find('\'').unwrap_or(0);
+                out.push_str(&text[..quote].to_lowercase());
+                out.push_str(&text[quote..]);
             }
-            ':' if c.get(i + 1) == Some(&':') => {
-                i = skip_type(&c, i + 2);
+            // A quoted identifier: as written, quotes dropped (the model and PostgreSQL
+            // quote different names).
+            Kind::QuotedIdent => out.push_str(&t.identifier(expr).unwrap_or_default()),
+            Kind::Cast => {
+                i = skip_type(expr, &tokens, i + 1);
+                continue;
             }
-            '(' | ')' => i += 1,
-            ch if ch.is_whitespace() => i += 1,
-            ch => {
-                // `public.f(x)` is how the model may spell what PostgreSQL prints as
-                // `f(x)` (public is on the search path it prints with).
-                let starts_word = i == 0 || !(c[i - 1].is_alphanumeric() || c[i - 1] == '_');
-                if starts_word && c.len() >= i + 7 {
-                    let next: String = c[i..i + 7].iter().collect::<String>().to_lowercase();
-                    if next == "public." {
-                        i += 7;
-                        continue;
-                    }
-                }
-                out.extend(ch.to_lowercase());
-                i += 1;
+            Kind::Punct if matches!(text, "(" | ")") => {}
+            // `public.f(x)` is how the model may spell what PostgreSQL prints as `f(x)`
+            // (public is on the search path it prints with).
+            Kind::Word
+                if text.eq_ignore_ascii_case("public")
+                    && tokens.get(i + 1).is_some_and(|d| d.is(expr, ".")) =>
+            {
+                i += 2;
+                continue;
             }
+            _ => out.push_str(&text.to_lowercase()),
         }
+        i += 1;
     }
     out
 }
@@ -365,58 +353,42 @@ fn interval(text: &str) -> Option<String> {
     any.then(|| format!("interval:{months}m{days}d{}us", micros.round() as i64))
 }
 
-/// Skips a type name after `::`: a word, a quoted or qualified name, further words of
-/// a multi-word name (`character varying`, `timestamp(3) with time zone`,
-/// `double precision`), modifiers `(...)` and array brackets.
-fn skip_type(c: &[char], mut i: usize) -> usize {
+/// The index of the first token after the type name starting at token `i` (a cast's
+/// target): a possibly qualified name, its modifier, the words of multi-word names
+/// (`character varying`, `timestamp(3) with time zone`) and `[]`.
+fn skip_type(expr: &str, tokens: &[Token], mut i: usize) -> usize {
     const MULTI: &[&str] = &["varying", "precision", "with", "without", "time", "zone"];
-    let word_end = |i: usize| {
-        let mut j = i;
-        while j < c.len() && (c[j].is_alphanumeric() || c[j] == '_') {
-            j += 1;
+    let is = |i: usize, p: &str| tokens.get(i).is_some_and(|t| t.is(expr, p));
+    loop {
+        if tokens
+            .get(i)
+            .is_some_and(|t| matches!(t.kind, Kind::Word | Kind::QuotedIdent))
+        {
+            i += 1;
         }
-        j
-    };
-    while i < c.len() && c[i].is_whitespace() {
+        if !is(i, ".") {
+            break;
+        }
         i += 1;
     }
-    // The name, possibly qualified, each part quoted or not.
     loop {
-        if c.get(i) == Some(&'"') {
-            i += 1;
-            while i < c.len() && c[i] != '"' {
-                i += 1;
-            }
-            i += 1;
-        } else {
-            i = word_end(i);
-        }
-        if c.get(i) == Some(&'.') {
-            i += 1;
-        } else {
-            break;
-        }
-    }
-    loop {
-        if c.get(i) == Some(&'(') {
-            while i < c.len() && c[i] != ')' {
+        if is(i, "(") {
+            while i < tokens.len() && !is(i, ")") {
                 i += 1;
             }
             i += 1;
         }
-        let mut k = i;
-        while k < c.len() && c[k] == ' ' {
-            k += 1;
-        }
-        let j = word_end(k);
-        let word: String = c[k..j].iter().collect::<String>().to_lowercase();
-        if j > k && MULTI.contains(&word.as_str()) {
-            i = j;
-        } else {
-            break;
+        match tokens.get(i) {
+            Some(t)
+                if t.kind == Kind::Word
+                    && MULTI.contains(&t.text(expr).to_ascii_lowercase().as_str()) =>
+            {
+                i += 1
+            }
+            _ => break,
         }
     }
-    while c.get(i) == Some(&'[') && c.get(i + 1) == Some(&']') {
+    while is(i, "[") && is(i + 1, "]") {
         i += 2;
     }
     i

@@ -8,6 +8,8 @@
 #[cfg(feature = "serde")]
 use serde::{Deserialize, Serialize};
 
+use crate::lex;
+
 mod diff;
 mod shape;
 
@@ -177,31 +179,17 @@ impl ColumnType {
             None => (spelled, false),
         };
         // Qualified or quoted: a user type.
-        let mut parts: Vec<String> = Vec::new();
-        let mut current = String::new();
-        let mut quoted = false;
-        let mut any_quote = false;
-        let mut chars = body.chars().peekable();
-        while let Some(c) = chars.next() {
-            match c {
-                '"' if quoted && chars.peek() == Some(&'"') => {
-                    chars.next();
-                    current.push('"');
-                }
-                '"' => {
-                    quoted = !quoted;
-                    any_quote = true;
-                }
-                '.' if !quoted => parts.push(std::mem::take(&mut current)),
-                c => current.push(c),
-            }
-        }
-        parts.push(current);
-        let is_name = |p: &str| !p.is_empty() && !p.contains(['(', ' ']);
-        if any_quote || (parts.len() == 2 && parts.iter().all(|p| is_name(p))) {
-            let name = parts.pop().unwrap_or_default();
+        let tokens: Vec<lex::Token> = lex::significant(body).collect();
+        let name = |t: &lex::Token| t.identifier(body).map(|n| n.into_owned());
+        let quoted = tokens.iter().any(|t| t.kind == lex::Kind::QuotedIdent);
+        let user = match tokens.as_slice() {
+            [n] if quoted => name(n).map(|n| ("public".to_string(), n)),
+            [s, dot, n] if dot.is(body, ".") => name(s).zip(name(n)),
+            _ => None,
+        };
+        if let Some((schema, name)) = user {
             return ColumnType {
-                schema: Some(parts.pop().unwrap_or_else(|| "public".to_string())),
+                schema: Some(schema),
                 name,
                 modifier: None,
                 array,

@@ -391,7 +391,11 @@ fn corpus(name: &str) -> PathBuf {
         .join("../tests/corpus")
         .join(name)
         .join("migrations");
-    assert!(p.is_dir(), "corpus folder {} is missing from the checkout", p.display());
+    assert!(
+        p.is_dir(),
+        "corpus folder {} is missing from the checkout",
+        p.display()
+    );
     p
 }
 

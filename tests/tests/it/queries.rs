@@ -94,4 +94,3 @@ fn every_query_agrees_with_prepare_on_postgresql() {
         failures.join("\n")
     );
 }
-

@@ -7,9 +7,12 @@ use crate::support::corpus;
 fn seeds_generated_code() {
     let dir = corpus("seeds");
     let base = dir.parent().unwrap();
-    let code =
-        pgstrata_codegen::generate("migrations", base, pgstrata_codegen::types::Features::default())
-            .unwrap_or_else(|e| panic!("{e}"));
+    let code = pgstrata_codegen::generate(
+        "migrations",
+        base,
+        pgstrata_codegen::types::Features::default(),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
     // The MIGRATIONS static is the files' text; the review is of the generated types.
     let start = code
         .find("/// Types generated from the schema")

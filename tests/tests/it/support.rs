@@ -77,7 +77,11 @@ pub fn corpus(name: &str) -> PathBuf {
         .join("corpus")
         .join(name)
         .join("migrations");
-    assert!(p.is_dir(), "corpus folder {} is missing from the checkout", p.display());
+    assert!(
+        p.is_dir(),
+        "corpus folder {} is missing from the checkout",
+        p.display()
+    );
     p
 }
 

@@ -207,9 +207,10 @@ enum Command {
         /// The migrations folder.
         #[arg(default_value = "migrations")]
         dir: PathBuf,
-        /// The folder holding pgstrata.toml (default: the migrations folder's parent).
-        #[arg(long)]
-        config_dir: Option<PathBuf>,
+        /// The configuration file (default: the pgstrata.toml of the crate the folder is
+        /// in: the nearest folder above it with a Cargo.toml or a pgstrata.toml).
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
         /// A folder of query files to generate typed functions for.
         #[arg(long)]
         queries: Option<PathBuf>,
@@ -315,13 +316,11 @@ fn run(command: Command) -> Result<u8, String> {
             format,
             reversible,
         } => {
-            let shown = dir.display().to_string();
-            let findings = pgstrata_codegen::lint::lint_dir(
-                &dir,
-                &shown,
-                pgstrata_codegen::lint::Options { reversible },
-            )
-            .map_err(|e| e.to_string())?;
+            let findings = pgstrata_codegen::Project::open(&dir, None)
+                .and_then(|p| {
+                    pgstrata_codegen::lint::lint(&p, pgstrata_codegen::lint::Options { reversible })
+                })
+                .map_err(|e| e.to_string())?;
             match format {
                 Format::Json => {
                     show::out(&format!("{}\n", pgstrata_codegen::lint::to_json(&findings)))?
@@ -355,12 +354,12 @@ fn run(command: Command) -> Result<u8, String> {
         }
         Command::Generate {
             dir,
-            config_dir,
+            config,
             queries,
         } => {
             show::out(&show::generate(
                 &dir,
-                config_dir.as_deref(),
+                config.as_deref(),
                 queries.as_deref(),
             )?)?;
             Ok(0)

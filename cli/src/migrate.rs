@@ -218,7 +218,9 @@ pub fn baseline(dir: &Path, db: &Db, version: i64) -> Result<u8, String> {
             history.len()
         ));
     }
-    let model = pgstrata_codegen::catalog_until(dir, version).map_err(|e| e.to_string())?;
+    let model = pgstrata_codegen::Project::open(dir, None)
+        .and_then(|p| p.catalog_until(version))
+        .map_err(|e| e.to_string())?;
     let diffs = db::live_differences(db, &mut client, &model)?;
     if !diffs.is_empty() {
         return Err(format!(

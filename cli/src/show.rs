@@ -1,7 +1,7 @@
 //! What the commands print: writing to stdout, the status table, the schema as text,
 //! the generated code.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 pub const BROKEN_PIPE: &str = "broken pipe";
 
@@ -80,34 +80,26 @@ pub fn schema_text(c: &pgstrata_core::catalog::Catalog) -> String {
 }
 
 /// The Rust code `embed_migrations!` generates for `dir`, with paths relative to the
-/// folder holding pgstrata.toml, as in a crate, so the output does not depend on where
-/// it was generated.
+/// crate the folder is in (see [`pgstrata_codegen::root_of`]), as the macro in that crate
+/// sees them, so the output does not depend on where it was generated.
 pub fn generate(
     dir: &Path,
-    config_dir: Option<&Path>,
+    config: Option<&Path>,
     queries: Option<&Path>,
 ) -> Result<String, String> {
     let absolute = std::fs::canonicalize(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-    let base = match config_dir {
-        Some(c) => std::fs::canonicalize(c).map_err(|e| format!("{}: {e}", c.display()))?,
-        None => absolute
-            .parent()
-            .map_or_else(|| PathBuf::from("/"), Path::to_path_buf),
+    let root = pgstrata_codegen::root_of(&absolute);
+    let relative = |p: &Path| -> Result<String, String> {
+        let absolute = std::fs::canonicalize(p).map_err(|e| format!("{}: {e}", p.display()))?;
+        Ok(absolute.strip_prefix(&root).map_or_else(
+            |_| absolute.display().to_string(),
+            |p| p.display().to_string(),
+        ))
     };
-    let shown = absolute.strip_prefix(&base).map_or_else(
-        |_| absolute.display().to_string(),
-        |p| p.display().to_string(),
-    );
-    let queries = match queries {
-        Some(q) => {
-            let absolute = std::fs::canonicalize(q).map_err(|e| format!("{}: {e}", q.display()))?;
-            Some(absolute.strip_prefix(&base).map_or_else(
-                |_| absolute.display().to_string(),
-                |p| p.display().to_string(),
-            ))
-        }
-        None => None,
-    };
-    pgstrata_codegen::generate_with(&shown, &base, Default::default(), queries.as_deref())
+    let shown = relative(dir)?;
+    let config = config.map(relative).transpose()?;
+    let queries = queries.map(relative).transpose()?;
+    pgstrata_codegen::Project::in_crate(&root, &shown, config.as_deref())
+        .and_then(|p| p.generate(Default::default(), queries.as_deref()))
         .map_err(|e| e.to_string())
 }

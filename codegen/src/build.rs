@@ -27,7 +27,7 @@ use crate::diag::Errors;
 pub struct Builder {
     dir: String,
     out_file: String,
-    features: crate::types::Features,
+    features: crate::typemap::Features,
     queries: Option<String>,
 }
 
@@ -62,7 +62,7 @@ impl Builder {
         Builder {
             dir: dir.into(),
             out_file: "pgstrata_migrations.rs".to_string(),
-            features: crate::types::Features::default(),
+            features: crate::typemap::Features::default(),
             queries: None,
         }
     }
@@ -85,7 +85,7 @@ impl Builder {
     }
 
     /// The type crates pgstrata is built with, when not its default features.
-    pub fn features(self, features: crate::types::Features) -> Builder {
+    pub fn features(self, features: crate::typemap::Features) -> Builder {
         Builder { features, ..self }
     }
 
@@ -114,9 +114,9 @@ impl Builder {
         if let Some(q) = &self.queries {
             watch(&manifest.join(q));
         }
-        let code =
-            crate::generate_with(&self.dir, &manifest, self.features, self.queries.as_deref())
-                .map_err(BuildError::Migrations)?;
+        let code = crate::Project::in_crate(&manifest, &self.dir, None)
+            .and_then(|p| p.generate(self.features, self.queries.as_deref()))
+            .map_err(BuildError::Migrations)?;
         let out = PathBuf::from(std::env::var_os("OUT_DIR").ok_or(BuildError::Env("OUT_DIR"))?)
             .join(&self.out_file);
         std::fs::write(&out, code).map_err(|e| BuildError::Io(out.clone(), e))?;
@@ -131,11 +131,11 @@ impl Builder {
     /// The migrations have problems, or the file cannot be written.
     pub fn catalog(&self) -> Result<PathBuf, BuildError> {
         let manifest = self.manifest_dir()?;
-        let dir = manifest.join(&self.dir);
-        watch(&dir);
+        watch(&manifest.join(&self.dir));
         let out = PathBuf::from(std::env::var_os("OUT_DIR").ok_or(BuildError::Env("OUT_DIR"))?);
-        crate::inline::write_catalog(&dir, &self.dir, &out)
-            .map_err(|e| BuildError::Migrations(crate::diag::Diagnostic::file(&self.dir, e).into()))
+        let project =
+            crate::Project::in_crate(&manifest, &self.dir, None).map_err(BuildError::Migrations)?;
+        crate::inline::write_catalog(&project, &out).map_err(BuildError::Migrations)
     }
 
     /// Lints the migrations (with the `[lint]` section of `pgstrata.toml`) and prints
@@ -145,11 +145,8 @@ impl Builder {
     /// The migrations or the config have problems.
     pub fn lint(&self) -> Result<Vec<crate::lint::Finding>, BuildError> {
         let manifest = self.manifest_dir()?;
-        let (config, _) =
-            crate::config::Config::load(&manifest).map_err(|d| BuildError::Migrations(d.into()))?;
-        let sources = crate::source::discover(&manifest.join(&self.dir), &self.dir)
-            .map_err(BuildError::Migrations)?;
-        let findings = crate::lint::lint(&sources, &config.lint, crate::lint::Options::default())
+        let findings = crate::Project::in_crate(&manifest, &self.dir, None)
+            .and_then(|p| crate::lint::lint(&p, crate::lint::Options::default()))
             .map_err(BuildError::Migrations)?;
         for f in &findings {
             for line in f.to_string().lines() {

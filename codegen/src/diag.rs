@@ -162,19 +162,32 @@ fn window(line: &str, column: u32) -> (String, u32) {
     (shown, u32::try_from(caret).unwrap_or(0))
 }
 
-/// Every problem found, in the order found.
+/// Every problem found, in the order found: how one build reports every bad file and
+/// statement at once instead of stopping at the first.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Errors(pub Vec<Diagnostic>);
+pub struct Errors {
+    list: Vec<Diagnostic>,
+}
 
 impl Errors {
     /// Records a problem.
     pub fn push(&mut self, d: Diagnostic) {
-        self.0.push(d);
+        self.list.push(d);
+    }
+
+    /// Records every problem of `other`.
+    pub fn append(&mut self, other: Errors) {
+        self.list.extend(other.list);
     }
 
     /// Whether nothing was recorded.
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.list.is_empty()
+    }
+
+    /// How many problems were recorded.
+    pub fn len(&self) -> usize {
+        self.list.len()
     }
 
     /// `Ok(value)` when nothing was recorded.
@@ -191,13 +204,37 @@ impl Errors {
 
     /// The problems.
     pub fn iter(&self) -> std::slice::Iter<'_, Diagnostic> {
-        self.0.iter()
+        self.list.iter()
     }
 }
 
 impl From<Diagnostic> for Errors {
     fn from(d: Diagnostic) -> Errors {
-        Errors(vec![d])
+        Errors { list: vec![d] }
+    }
+}
+
+impl Extend<Diagnostic> for Errors {
+    fn extend<I: IntoIterator<Item = Diagnostic>>(&mut self, iter: I) {
+        self.list.extend(iter);
+    }
+}
+
+impl IntoIterator for Errors {
+    type Item = Diagnostic;
+    type IntoIter = std::vec::IntoIter<Diagnostic>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.list.into_iter()
+    }
+}
+
+impl<'a> IntoIterator for &'a Errors {
+    type Item = &'a Diagnostic;
+    type IntoIter = std::slice::Iter<'a, Diagnostic>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.list.iter()
     }
 }
 
@@ -207,17 +244,17 @@ const SHOWN: usize = 100;
 
 impl fmt::Display for Errors {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (i, d) in self.0.iter().take(SHOWN).enumerate() {
+        for (i, d) in self.list.iter().take(SHOWN).enumerate() {
             if i > 0 {
                 writeln!(f)?;
             }
             write!(f, "{d}")?;
         }
-        if self.0.len() > SHOWN {
-            write!(f, "\n... and {} more", self.0.len() - SHOWN)?;
+        if self.list.len() > SHOWN {
+            write!(f, "\n... and {} more", self.list.len() - SHOWN)?;
         }
-        if self.0.len() > 1 {
-            write!(f, "\n{} problems in the migrations", self.0.len())?;
+        if self.list.len() > 1 {
+            write!(f, "\n{} problems in the migrations", self.list.len())?;
         }
         Ok(())
     }

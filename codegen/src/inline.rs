@@ -13,9 +13,10 @@ use proc_macro2::TokenStream;
 use quote::{format_ident, quote, quote_spanned};
 
 use crate::config::Config;
+use crate::diag::{Diagnostic, Errors};
 use crate::emit::queries::{fields as row_fields, value_type};
 use crate::query::describe;
-use crate::types::{Features, TypeMap};
+use crate::typemap::{Features, TypeMap};
 
 /// The file the build script writes and `query!` reads, in `OUT_DIR`.
 pub const CATALOG_FILE: &str = "pgstrata_catalog.json";
@@ -133,8 +134,8 @@ pub fn expand(
         // A string literal's inner spans are out of reach on stable Rust: the message
         // shows the query's line with a caret instead.
         let mut d = match e.offset {
-            Some(o) => crate::diag::Diagnostic::at("query", input.sql, 1, o, ""),
-            None => crate::diag::Diagnostic::file("query", ""),
+            Some(o) => Diagnostic::at("query", input.sql, 1, o, ""),
+            None => Diagnostic::file("query", ""),
         };
         d.help = e.help;
         let mut out = e.message;
@@ -215,17 +216,23 @@ pub fn expand(
     }})
 }
 
-/// Writes the schema model of `dir` (relative to `manifest_dir`) into `out_dir`, for
-/// `query!`.
+/// Writes the catalog of `project` into `out_dir`, for `query!`.
 ///
 /// # Errors
 /// The migrations have problems, or the file cannot be written.
-pub fn write_catalog(dir: &Path, shown: &str, out_dir: &Path) -> Result<PathBuf, String> {
-    let mut sources = crate::source::discover(dir, shown).map_err(|e| e.to_string())?;
-    sources.sort_by_key(|s| s.version);
-    let catalog = crate::replay::replay(&sources).map_err(|e| e.to_string())?;
-    let json = serde_json::to_string(&catalog).map_err(|e| e.to_string())?;
+pub fn write_catalog(project: &crate::Project, out_dir: &Path) -> Result<PathBuf, Errors> {
+    let catalog = project.catalog()?;
+    let shown = project.shown();
+    let json = serde_json::to_string(catalog).map_err(|e| {
+        Diagnostic::file(
+            shown,
+            format!("cannot encode the catalog: {e} (a pgstrata bug)"),
+        )
+    })?;
     let path = out_dir.join(CATALOG_FILE);
-    std::fs::write(&path, json).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    std::fs::write(&path, json).map_err(|e| {
+        Diagnostic::file(shown, format!("cannot write {}: {e}", path.display()))
+            .help("check that OUT_DIR is writable")
+    })?;
     Ok(path)
 }

@@ -2,12 +2,11 @@
 //! transaction mode and checksum.
 
 use std::borrow::Cow;
-use std::path::Path;
 
 use pgstrata_core::{Migration, MigrationParts, NoTransactionReason, Span, Transaction};
 
 use crate::diag::Errors;
-use crate::source::{discover, Source, SqlText};
+use crate::source::{Source, SqlText};
 use crate::split::{classify, TxClass};
 
 /// What the leading comment of a migration asks for.
@@ -228,23 +227,6 @@ pub fn to_migration(source: &Source, errors: &mut Errors) -> Migration {
     })
 }
 
-/// Reads every migration of `dir` into runtime records, in version order: the same
-/// resolver `embed_migrations!` uses, for the CLI and for tests.
-///
-/// # Errors
-/// Every problem found in the folder (see [`discover`]).
-pub fn load(dir: impl AsRef<Path>) -> Result<Vec<Migration>, Errors> {
-    let dir = dir.as_ref();
-    let shown = dir.display().to_string();
-    let sources = discover(dir, &shown)?;
-    let mut errors = Errors::default();
-    let migrations = sources
-        .iter()
-        .map(|s| to_migration(s, &mut errors))
-        .collect();
-    errors.finish(migrations)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -338,9 +320,10 @@ mod tests {
         ] {
             let mut e = Errors::default();
             check_transaction_control(&text(sql), &mut e);
-            assert_eq!(e.0.len(), 1, "{sql}: {e}");
-            assert_eq!(e.0[0].line, line, "{sql}");
-            assert!(e.0[0].message.contains(needle), "{}", e.0[0]);
+            let list: Vec<_> = e.iter().collect();
+            assert_eq!(list.len(), 1, "{sql}: {e}");
+            assert_eq!(list[0].line, line, "{sql}");
+            assert!(list[0].message.contains(needle), "{}", list[0]);
         }
         let mut e = Errors::default();
         check_transaction_control(
@@ -400,9 +383,10 @@ mod tests {
             let t = text(sql);
             let mut e = Errors::default();
             let _ = directives(&t, &mut e);
-            assert_eq!(e.0.len(), 1, "{sql}");
-            assert_eq!(e.0[0].line, line);
-            assert!(e.0[0].to_string().contains(needle), "{}", e.0[0]);
+            let list: Vec<_> = e.iter().collect();
+            assert_eq!(list.len(), 1, "{sql}");
+            assert_eq!(list[0].line, line);
+            assert!(list[0].to_string().contains(needle), "{}", list[0]);
         }
     }
 }

@@ -4,7 +4,8 @@
 
 use std::path::PathBuf;
 
-use pgstrata_codegen::lint::{lint_dir, Finding, Options, Severity};
+use pgstrata_codegen::lint::{lint, Finding, Options, Severity};
+use pgstrata_codegen::{Errors, Project};
 
 struct Folder(PathBuf);
 
@@ -35,15 +36,20 @@ fn folder(files: &[(&str, &str)], config: Option<&str>) -> Folder {
     Folder(root)
 }
 
+/// Lints the folder `m` of a crate rooted at `root` (where its pgstrata.toml is).
+fn lint_dir(root: &std::path::Path, options: Options) -> Result<Vec<Finding>, Errors> {
+    lint(&Project::in_crate(root, "m", None)?, options)
+}
+
 fn run(files: &[(&str, &str)], options: Options) -> Vec<Finding> {
     let f = folder(files, None);
-    lint_dir(&f.0.join("m"), "m", options).unwrap_or_else(|e| panic!("{e}"))
+    lint_dir(&f.0, options).unwrap_or_else(|e| panic!("{e}"))
 }
 
 fn rules(files: &[(&str, &str)]) -> Vec<&'static str> {
     run(files, Options::default())
         .iter()
-        .map(|f| f.rule)
+        .map(|f| f.rule.id())
         .collect()
 }
 
@@ -516,7 +522,7 @@ fn suppression_by_comment_and_by_config() {
     assert_eq!(drops, [3], "the comment covers the statement after it only");
 
     let f = folder(&files, Some("[lint]\nallow = [\"drop-column\"]\n[lint.severity]\n\"lock-timeout-missing\" = \"error\"\n"));
-    let found = lint_dir(&f.0.join("m"), "m", Options::default()).unwrap();
+    let found = lint_dir(&f.0, Options::default()).unwrap();
     assert!(found.iter().all(|f| f.rule != "drop-column"));
     let lt = found
         .iter()
@@ -532,9 +538,7 @@ fn suppression_by_comment_and_by_config() {
         ),
     ];
     let f = folder(&bad, None);
-    let e = lint_dir(&f.0.join("m"), "m", Options::default())
-        .unwrap_err()
-        .to_string();
+    let e = lint_dir(&f.0, Options::default()).unwrap_err().to_string();
     assert!(
         e.contains("m/V2__a.sql:1:1") && e.contains("unknown lint rule `drop-colum`"),
         "{e}"
@@ -543,20 +547,18 @@ fn suppression_by_comment_and_by_config() {
         &[T],
         Some("[lint.severity]\n\"no-such-rule\" = \"error\"\n"),
     );
-    let e = lint_dir(&f.0.join("m"), "m", Options::default())
-        .unwrap_err()
-        .to_string();
+    let e = lint_dir(&f.0, Options::default()).unwrap_err().to_string();
     assert!(e.contains("unknown rule \"no-such-rule\""), "{e}");
 }
 
 #[test]
 fn every_rule_has_a_test_here() {
     let source = include_str!("lint.rs");
-    for r in pgstrata_codegen::lint::RULES {
+    for r in pgstrata_codegen::lint::Rule::ALL {
         assert!(
-            source.contains(&format!("\"{}\"", r.id)),
+            source.contains(&format!("\"{}\"", r.id())),
             "no test names {}",
-            r.id
+            r.id()
         );
     }
 }

@@ -36,13 +36,13 @@ pub fn embed_migrations(input: TokenStream) -> TokenStream {
     let features = features();
     let config = config.map(|c| c.value());
     let queries = queries.map(|c| c.value());
-    match pgstrata_codegen::expand_with(
-        &lit.value(),
+    let expanded = pgstrata_codegen::Project::in_crate(
         &PathBuf::from(manifest_dir),
-        features,
+        &lit.value(),
         config.as_deref(),
-        queries.as_deref(),
-    ) {
+    )
+    .and_then(|project| project.expand(features, queries.as_deref()));
+    match expanded {
         Ok(tokens) => tokens.into(),
         Err(errors) => {
             let mut out: proc_macro2::TokenStream = errors
@@ -108,8 +108,8 @@ fn inline(input: TokenStream, with_target: bool) -> TokenStream {
 
 /// The type crates pgstrata was built with (it forwards its features here), so that a
 /// column of a type whose crate is off is reported instead of failing to compile.
-fn features() -> pgstrata_codegen::types::Features {
-    pgstrata_codegen::types::Features {
+fn features() -> pgstrata_codegen::Features {
+    pgstrata_codegen::Features {
         chrono: cfg!(feature = "chrono"),
         time: cfg!(feature = "time"),
         uuid: cfg!(feature = "uuid"),

@@ -1,6 +1,6 @@
 //! A seeded mutation fuzzer over everything the macro and the CLI do with a migrations
 //! folder: discovery, splitting, directives, parsing, replay, lints, emission and
-//! formatting (`pgstrata_codegen::generate`), and the lints (`lint::lint_dir`).
+//! formatting (`Project::generate`), and the lints (`lint::lint`).
 //!
 //! Inputs start from real migrations (the shared corpora, the project's own) and are
 //! mangled byte-wise and with SQL fragments chosen to reach the lexer's and parser's
@@ -254,12 +254,14 @@ pub enum Outcome {
 /// it is the migrations folder).
 pub fn run_dir(root: &Path) -> Outcome {
     let result = std::panic::catch_unwind(|| {
-        let generated = pgstrata_codegen::generate("migrations", root, Default::default());
-        let linted = pgstrata_codegen::lint::lint_dir(
-            &root.join("migrations"),
-            "migrations",
-            pgstrata_codegen::lint::Options { reversible: true },
-        );
+        let project = pgstrata_codegen::Project::in_crate(root, "migrations", None);
+        let generated = project
+            .as_ref()
+            .map_err(Clone::clone)
+            .and_then(|p| p.generate(Default::default(), None));
+        let linted = project.and_then(|p| {
+            pgstrata_codegen::lint::lint(&p, pgstrata_codegen::lint::Options { reversible: true })
+        });
         (generated, linted)
     });
     match result {

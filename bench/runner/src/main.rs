@@ -273,7 +273,8 @@ fn pipeline() {
             pgstrata_codegen::catalog(&path).expect("catalog");
             model.push(t.elapsed());
             let t = Instant::now();
-            pgstrata_codegen::expand(dir, &bench, pgstrata_codegen::types::Features::default())
+            pgstrata_codegen::Project::in_crate(&bench, dir, None)
+                .and_then(|p| p.expand(pgstrata_codegen::Features::default(), None))
                 .expect("expand");
             full.push(t.elapsed());
         }

@@ -10,7 +10,7 @@ use quote::{format_ident, quote};
 use crate::diag::{Diagnostic, Errors};
 use crate::naming;
 use crate::query::{describe, parse_file, Described, QueryDef, ResultKind};
-use crate::types::{Mapped, TypeMap};
+use crate::typemap::{Mapped, TypeMap};
 
 /// The files of the queries folder, in name order: (shown path, absolute path, text).
 ///
@@ -66,7 +66,7 @@ pub fn queries_module(
         let defs = match parse_file(file, text) {
             Ok(d) => d,
             Err(e) => {
-                errors.0.extend(e.0);
+                errors.append(e);
                 continue;
             }
         };
@@ -110,7 +110,7 @@ fn argument(map: &TypeMap<'_>, ty: &TokenStream, sql: &ColumnType) -> TokenStrea
     if sql.array {
         // A slice of the element, when the array maps to a Vec of it (an override may
         // map it to something else, passed by reference).
-        if let Mapped::Rust(elem) = map.map(&crate::query::types::element(sql), &None) {
+        if let Mapped::Rust(elem) = map.map(&crate::query::element(sql), &None) {
             if quote!(::std::vec::Vec<#elem>).to_string() == ty.to_string() {
                 return quote!(&[#elem]);
             }
@@ -514,7 +514,7 @@ fn row(
                 });
             if same {
                 let ident = naming::ident(&super::table::struct_name(t, &map.config.names));
-                let module = crate::types::module_of(&t.schema).map(|m| naming::ident(&m));
+                let module = crate::typemap::module_of(&t.schema).map(|m| naming::ident(&m));
                 let path = |root: TokenStream| match &module {
                     Some(m) => quote!(#root::#m::#ident),
                     None => quote!(#root::#ident),

@@ -11,7 +11,7 @@ use pgstrata_core::catalog::Catalog;
 use crate::diag::{Diagnostic, Errors};
 use crate::emit::table;
 use crate::naming;
-use crate::types::{module_of, Mapped, TypeMap};
+use crate::typemap::{module_of, Mapped, TypeMap};
 
 /// What one module holds, keyed by Rust name to find collisions.
 #[derive(Default)]
@@ -307,7 +307,7 @@ pub fn schema_module(
         match table::emit(t, &name, map, &module) {
             Ok(tokens) => {
                 m.items.push(tokens);
-                let path = crate::types::relative(&None, &module, &name);
+                let path = crate::typemap::relative(&None, &module, &name);
                 tables.push(quote! {
                     ::pgstrata::TableInfo {
                         sql_name: #path::TABLE,

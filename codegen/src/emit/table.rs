@@ -7,7 +7,7 @@ use syn::ext::IdentExt;
 use pgstrata_core::catalog::{Column, Table};
 
 use crate::naming;
-use crate::types::{Mapped, TypeMap};
+use crate::typemap::{Mapped, TypeMap};
 
 /// A column that made it into the struct.
 struct Field<'a> {

@@ -7,11 +7,11 @@ use sqlparser::ast::{
     FunctionArguments, Spanned, UnaryOperator, Value,
 };
 
-use super::infer::Engine;
-use super::scope::{Col, Scope, Ty};
-use super::types::{
+use super::coerce::{
     array_of, bare, base, common, element, from_data_type, is_numeric, is_string, pg_name, t,
 };
+use super::infer::Engine;
+use super::scope::{Col, Scope, Ty};
 use super::QueryError;
 use crate::pgtype::fold;
 

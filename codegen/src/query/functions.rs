@@ -5,10 +5,10 @@
 use pgstrata_core::catalog::ColumnType;
 use sqlparser::ast::Expr;
 
+use super::coerce::{array_of, common, element, t};
 use super::expr::{ambiguous, known, nullable_any, unknown_call, E};
 use super::infer::Engine;
 use super::scope::Ty;
-use super::types::{array_of, common, element, t};
 use super::QueryError;
 
 /// The type of a call of `name` with `args` (`exprs` are their expressions, for error

@@ -11,8 +11,8 @@ use sqlparser::ast::{
 use sqlparser::dialect::PostgreSqlDialect;
 use sqlparser::parser::Parser;
 
+use super::coerce::{bare, base, t};
 use super::scope::{Col, Rel, Scope, Ty};
-use super::types::{bare, base, t};
 use super::{Described, Output, Param, QueryError};
 use crate::pgtype::{fold, parts};
 
@@ -301,7 +301,7 @@ impl<'c> Engine<'c> {
         Ok(match (a, b) {
             (Ty::Known(x), Ty::Known(y)) => {
                 let (x, y) = (base(self.catalog, x), base(self.catalog, y));
-                match super::types::common(&x, &y) {
+                match super::coerce::common(&x, &y) {
                     Some(c) => Ty::Known(c),
                     None => {
                         return Err(QueryError::new(format!(
@@ -479,7 +479,7 @@ impl<'c> Engine<'c> {
                 for e in array_exprs {
                     let v = self.expr(e, scope)?;
                     let ty = match self.arg_type(&v) {
-                        Some(a) if a.array => super::types::element(&a),
+                        Some(a) if a.array => super::coerce::element(&a),
                         _ => {
                             return Err(QueryError::new("unnest needs an array")
                                 .help("cast the argument: unnest($1::integer[])")
@@ -757,7 +757,7 @@ impl<'c> Engine<'c> {
             source: None,
         };
         let cols = match (f.as_str(), first) {
-            ("unnest", Some(a)) => vec![col("unnest", super::types::element(&a))],
+            ("unnest", Some(a)) => vec![col("unnest", super::coerce::element(&a))],
             // NULL bounds give no rows rather than NULL values.
             ("generate_series", Some(a)) => vec![Col {
                 nullable: false,

@@ -9,15 +9,17 @@
 //! `bigint` and `avg(integer)` is `numeric`; a domain-typed result is described as its
 //! base type. Where a parameter's type cannot be decided, the error asks for a cast.
 
+mod coerce;
 mod expr;
 mod files;
 mod functions;
 mod infer;
 mod scope;
-pub mod types;
 
 use pgstrata_core::catalog::{Catalog, ColumnType, QualifiedName};
 
+pub(crate) use coerce::element;
+pub use coerce::pg_name;
 pub use files::{parse_file, QueryDef, ResultKind};
 
 /// A parameter of a query.

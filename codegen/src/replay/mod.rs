@@ -23,39 +23,11 @@ use crate::diag::{Diagnostic, Errors};
 use crate::opaque;
 use crate::pgtype::{fold, parts, written, Written};
 use crate::source::{Source, SqlText};
+use pgstrata_core::Migration;
 
 mod names;
 mod table;
 mod types;
-
-/// Replays every up migration, in order.
-///
-/// # Errors
-/// Every statement that cannot be modelled, and every reference to something that does
-/// not exist (ALTER of an unknown table or column), each with file, line and column.
-pub fn replay(sources: &[Source]) -> Result<Catalog, Errors> {
-    let mut r = Replayer::default();
-    for s in sources {
-        r.file(&s.up);
-    }
-    let Replayer {
-        catalog,
-        mut errors,
-        ..
-    } = r;
-    for t in catalog.tables.iter().filter(|t| t.unresolved.is_some()) {
-        if let Some(at) = &t.unresolved {
-            errors.push(Diagnostic::file(
-                at.split(": ").next().unwrap_or(at),
-                format!("the columns of table {}.{} are not known: {}", t.schema, t.name, at.split_once(": ").map_or("", |x| x.1)),
-            ).help(
-                "pgstrata cannot derive columns from this query; put `-- pgstrata:replay CREATE TABLE ... (columns)` \
-                 on the line before the statement to declare them",
-            ));
-        }
-    }
-    errors.finish(catalog)
-}
 
 /// The replay state.
 #[derive(Clone, Debug)]
@@ -97,8 +69,6 @@ type R<T> = Result<T, String>;
 /// A statement about to be replayed, for an [`Observer`].
 #[derive(Clone, Copy, Debug)]
 pub struct Seen<'a> {
-    /// The file it is in.
-    pub sql: &'a SqlText,
     /// Its index among the file's statements.
     pub index: usize,
     /// Its text.
@@ -110,16 +80,28 @@ pub struct Seen<'a> {
     pub parsed: Option<&'a Statement>,
 }
 
-/// Sees each statement with the model as it stands just before that statement: what
-/// the lints need to know which tables existed before a migration.
-pub trait Observer {
+/// Sees the replay: each migration before and after its up SQL, and each statement with
+/// the catalog as it stands just before it (what the lints need to know which tables
+/// existed before a migration). `'s` is the lifetime of the migrations replayed, so an
+/// observer can keep a reference to the migration it is in.
+pub trait Observer<'s> {
+    /// Called before the up SQL of `source` is replayed.
+    fn begin(&mut self, source: &'s Source, migration: &Migration, replay: &Replayer) {
+        let _ = (source, migration, replay);
+    }
+
     /// Called before `seen` is replayed.
-    fn before(&mut self, catalog: &Catalog, search_path: &[String], seen: Seen<'_>);
+    fn before(&mut self, catalog: &Catalog, search_path: &[String], seen: Seen<'_>) {
+        let _ = (catalog, search_path, seen);
+    }
+
+    /// Called after the up SQL of `source` is replayed.
+    fn end(&mut self, source: &'s Source, replay: &Replayer) {
+        let _ = (source, replay);
+    }
 }
 
-impl Observer for () {
-    fn before(&mut self, _: &Catalog, _: &[String], _: Seen<'_>) {}
-}
+impl Observer<'_> for () {}
 
 impl Replayer {
     /// Replays one file's statements.
@@ -127,13 +109,38 @@ impl Replayer {
         self.file_observed(sql, &mut ());
     }
 
-    /// The search path replay resolves unqualified names with.
-    pub fn search_path(&self) -> &[String] {
-        &self.search_path
+    /// The catalog, once every file is replayed.
+    ///
+    /// # Errors
+    /// Every problem found, and every table whose columns a `CREATE TABLE ... AS` left
+    /// unknown.
+    pub fn finish(self) -> Result<Catalog, Errors> {
+        let Replayer {
+            catalog,
+            mut errors,
+            ..
+        } = self;
+        for t in &catalog.tables {
+            let Some(at) = &t.unresolved else {
+                continue;
+            };
+            let (file, why) = at.split_once(": ").unwrap_or((at.as_str(), ""));
+            errors.push(
+                Diagnostic::file(
+                    file,
+                    format!("the columns of table {}.{} are not known: {why}", t.schema, t.name),
+                )
+                .help(
+                    "pgstrata cannot derive columns from this query; put `-- pgstrata:replay CREATE TABLE ... (columns)` \
+                     on the line before the statement to declare them",
+                ),
+            );
+        }
+        errors.finish(catalog)
     }
 
     /// Replays one file's statements, showing each to `observer` first.
-    pub fn file_observed(&mut self, sql: &SqlText, observer: &mut dyn Observer) {
+    pub fn file_observed<'s>(&mut self, sql: &SqlText, observer: &mut dyn Observer<'s>) {
         let mut prev_end = 0usize;
         for (index, stmt) in sql.split.statements.iter().enumerate() {
             let start = stmt.span.start as usize;
@@ -148,7 +155,6 @@ impl Replayer {
                 None => text,
             };
             let seen = Seen {
-                sql,
                 index,
                 text,
                 offset: start,

@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
-use pgstrata_codegen::query::{describe, types::pg_name};
+use pgstrata_codegen::query::{describe, pg_name};
 use pgstrata_testkit::fresh_db;
 
 use crate::support::{corpus, load, queries};

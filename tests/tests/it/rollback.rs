@@ -19,16 +19,12 @@ fn live(c: &mut postgres::Client) -> Catalog {
 #[test]
 fn lemmy_up_down_up_agrees_with_the_static_rollback_check() {
     let dir = corpus("lemmy");
-    let findings = pgstrata_codegen::lint::lint_dir(&dir, "lemmy", Default::default()).unwrap();
+    let project = pgstrata_codegen::Project::open(&dir, None).unwrap();
+    let findings = pgstrata_codegen::lint::lint(&project, Default::default()).unwrap();
     let flagged: BTreeSet<String> = findings
         .iter()
         .filter(|f| f.rule == "rollback-mismatch")
-        .map(|f| {
-            f.file
-                .trim_start_matches("lemmy/")
-                .trim_end_matches("/down.sql")
-                .to_string()
-        })
+        .map(|f| f.file.rsplit('/').nth(1).unwrap_or_default().to_string())
         .collect();
     let migrations = load(&dir);
     let db = fresh_db();

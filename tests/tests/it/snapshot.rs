@@ -7,12 +7,9 @@ use crate::support::corpus;
 fn seeds_generated_code() {
     let dir = corpus("seeds");
     let base = dir.parent().unwrap();
-    let code = pgstrata_codegen::generate(
-        "migrations",
-        base,
-        pgstrata_codegen::types::Features::default(),
-    )
-    .unwrap_or_else(|e| panic!("{e}"));
+    let code = pgstrata_codegen::Project::in_crate(base, "migrations", None)
+        .and_then(|p| p.generate(pgstrata_codegen::Features::default(), None))
+        .unwrap_or_else(|e| panic!("{e}"));
     // The MIGRATIONS static is the files' text; the review is of the generated types.
     let start = code
         .find("/// Types generated from the schema")

@@ -1,0 +1,276 @@
+//! The pipeline every consumer goes through: configuration, discovery, the checks of
+//! each file, and the replay into the catalog, once, by one set of rules. The macro,
+//! the build script, the linter, the query checker, the catalog writer and the CLI all
+//! start from a [`Project`], so they cannot disagree on which files there are, in which
+//! order, with which settings.
+//!
+//! ```text
+//! pgstrata.toml ──config──┐
+//! migrations/ ──discover──┴─> Source{up, down} ──check──> Migration (the runtime's record)
+//!                                   └──split──parse──replay──> Catalog ──> emit | lint | query
+//! ```
+
+use std::cell::OnceCell;
+use std::path::{Path, PathBuf};
+
+use pgstrata_core::catalog::Catalog;
+use pgstrata_core::Migration;
+use proc_macro2::TokenStream;
+
+use crate::config::Config;
+use crate::diag::{Diagnostic, Errors};
+use crate::replay::{Observer, Replayer};
+use crate::source::Source;
+
+/// A migrations folder with the configuration that applies to it, discovered and
+/// checked; its catalog is replayed the first time it is asked for.
+#[derive(Debug)]
+pub struct Project {
+    root: PathBuf,
+    shown: String,
+    config: Config,
+    config_path: Option<PathBuf>,
+    sources: Vec<Source>,
+    migrations: Vec<Migration>,
+    /// Problems of the files' own SQL (directives, transaction control): they do not
+    /// stop the replay, so one build reports them beside the replay's.
+    problems: Errors,
+    catalog: OnceCell<Result<Catalog, Errors>>,
+}
+
+impl Project {
+    /// The migrations folder `dir` of the crate whose `Cargo.toml` is in `manifest_dir`,
+    /// as the macro and the build script see it: `dir` and `config` are relative to
+    /// `manifest_dir`, `config` (when given) must exist, and without it `pgstrata.toml`
+    /// beside `Cargo.toml` is read when there is one.
+    ///
+    /// # Errors
+    /// A configuration that cannot be read or is not valid, and every problem of the
+    /// folder that stops discovery (see [`crate::source::discover`]).
+    pub fn in_crate(
+        manifest_dir: &Path,
+        dir: &str,
+        config: Option<&str>,
+    ) -> Result<Project, Errors> {
+        let config = config.map(|c| (manifest_dir.join(c), c.to_string()));
+        Project::load(manifest_dir, &manifest_dir.join(dir), dir, config)
+    }
+
+    /// The migrations folder `dir` as the CLI is given it (relative to the working
+    /// directory), with `config` when given, else the `pgstrata.toml` of the crate the
+    /// folder belongs to: the nearest folder above `dir` that holds a `Cargo.toml` or a
+    /// `pgstrata.toml` (see [`root_of`]). For a folder inside a crate, that is the file
+    /// the macro reads.
+    ///
+    /// # Errors
+    /// As [`Project::in_crate`].
+    pub fn open(dir: &Path, config: Option<&Path>) -> Result<Project, Errors> {
+        let root = root_of(dir);
+        let config = config.map(|c| (c.to_path_buf(), c.display().to_string()));
+        Project::load(&root, dir, &dir.display().to_string(), config)
+    }
+
+    fn load(
+        root: &Path,
+        dir: &Path,
+        shown: &str,
+        config: Option<(PathBuf, String)>,
+    ) -> Result<Project, Errors> {
+        let (config, config_path) = match config {
+            Some((path, shown)) => Config::load_file(&path, &shown)?,
+            None => Config::load(root)?,
+        };
+        config.check_paths()?;
+        let sources = crate::source::discover(dir, shown)?;
+        let mut problems = Errors::default();
+        let migrations = sources
+            .iter()
+            .map(|s| crate::migration::to_migration(s, &mut problems))
+            .collect();
+        Ok(Project {
+            root: root.to_path_buf(),
+            shown: shown.to_string(),
+            config,
+            config_path,
+            sources,
+            migrations,
+            problems,
+            catalog: OnceCell::new(),
+        })
+    }
+
+    /// The folder paths are relative to (the crate's `Cargo.toml` folder).
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// The migrations folder as messages show it.
+    pub fn shown(&self) -> &str {
+        &self.shown
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The configuration file read, if any.
+    pub fn config_path(&self) -> Option<&Path> {
+        self.config_path.as_deref()
+    }
+
+    /// The migrations as found on disk, in the order they apply.
+    pub fn sources(&self) -> &[Source] {
+        &self.sources
+    }
+
+    /// The runtime's records of the migrations, in the order they apply.
+    ///
+    /// # Errors
+    /// The problems of the files' own SQL (a directive that is not one, an unbalanced
+    /// `BEGIN`...).
+    pub fn migrations(&self) -> Result<&[Migration], Errors> {
+        self.problems.clone().finish(self.migrations.as_slice())
+    }
+
+    /// The runtime's records, owned.
+    ///
+    /// # Errors
+    /// As [`Project::migrations`].
+    pub fn into_migrations(self) -> Result<Vec<Migration>, Errors> {
+        self.problems.finish(self.migrations)
+    }
+
+    /// The catalog the migrations build (replayed once, then kept).
+    ///
+    /// # Errors
+    /// The problems of the files' SQL, every statement that cannot be modelled, and every
+    /// reference to something that does not exist at that point.
+    pub fn catalog(&self) -> Result<&Catalog, Errors> {
+        let replayed = self.catalog.get_or_init(|| {
+            let mut errors = self.problems.clone();
+            match self.replay(i64::MAX, &mut ()).finish() {
+                Ok(c) => errors.finish(c),
+                Err(e) => {
+                    errors.append(e);
+                    Err(errors)
+                }
+            }
+        });
+        replayed.as_ref().map_err(Clone::clone)
+    }
+
+    /// The catalog after the migrations up to and including `version` (what a database
+    /// at that version should look like).
+    ///
+    /// # Errors
+    /// As [`Project::catalog`], for those migrations.
+    pub fn catalog_until(&self, version: i64) -> Result<Catalog, Errors> {
+        let mut errors = self.problems.clone();
+        match self.replay(version, &mut ()).finish() {
+            Ok(c) => errors.finish(c),
+            Err(e) => {
+                errors.append(e);
+                Err(errors)
+            }
+        }
+    }
+
+    /// Replays the up SQL of the migrations up to `version`, in order, showing each
+    /// migration and statement to `observer`; the replay's end state holds the catalog
+    /// and every statement that could not be modelled ([`Replayer::finish`] adds the
+    /// tables whose columns stayed unknown).
+    pub(crate) fn replay<'s>(&'s self, version: i64, observer: &mut dyn Observer<'s>) -> Replayer {
+        let mut r = Replayer::default();
+        for (source, migration) in self.sources.iter().zip(&self.migrations) {
+            if source.version > version {
+                break;
+            }
+            observer.begin(source, migration, &r);
+            r.file_observed(&source.up, observer);
+            observer.end(source, &r);
+        }
+        r
+    }
+
+    /// The code `embed_migrations!` expands to: the `MIGRATIONS` static, the `schema`
+    /// module, and with `queries` (a folder relative to the root) the `queries` module.
+    /// With `[lint] deny_in_build`, lint errors are problems too.
+    ///
+    /// # Errors
+    /// Every problem of the files, the replay, the emitted types and the queries.
+    pub fn expand(
+        &self,
+        features: crate::typemap::Features,
+        queries: Option<&str>,
+    ) -> Result<TokenStream, Errors> {
+        let mut errors = self.problems.clone();
+        let schema = match self.catalog() {
+            Ok(catalog) => crate::emit::module(self, catalog, features, queries, &mut errors),
+            Err(e) => {
+                errors = e;
+                None
+            }
+        };
+        // Lints stay quiet in the macro unless the project asks for them to fail the build.
+        if self.config.lint.deny_in_build && errors.is_empty() {
+            match crate::lint::lint(self, crate::lint::Options::default()) {
+                Ok(findings) => errors.extend(
+                    findings
+                        .iter()
+                        .filter(|f| f.severity == crate::lint::Severity::Error)
+                        .map(crate::lint::Finding::to_diagnostic),
+                ),
+                Err(e) => errors.append(e),
+            }
+        }
+        let mut tokens =
+            crate::emit::migrations::migrations_static(&self.sources, &self.migrations);
+        if let Some(path) = &self.config_path {
+            let path = path.display().to_string();
+            tokens.extend(quote::quote!(
+                const _: &[u8] = ::core::include_bytes!(#path);
+            ));
+        }
+        tokens.extend(schema);
+        errors.finish(tokens)
+    }
+
+    /// [`Project::expand`], formatted: what the build script writes and
+    /// `pgstrata generate` prints.
+    ///
+    /// # Errors
+    /// As [`Project::expand`]; and a pgstrata bug if the tokens do not parse.
+    pub fn generate(
+        &self,
+        features: crate::typemap::Features,
+        queries: Option<&str>,
+    ) -> Result<String, Errors> {
+        let tokens = self.expand(features, queries)?;
+        let file = syn::parse2::<syn::File>(tokens).map_err(|e| {
+            Diagnostic::file(
+                &self.shown,
+                format!("generated code does not parse: {e} (a pgstrata bug)"),
+            )
+        })?;
+        Ok(format!(
+            "// @generated by pgstrata-codegen from {}: do not edit.\n{}",
+            self.shown,
+            prettyplease::unparse(&file)
+        ))
+    }
+}
+
+/// The folder a migrations folder's paths and `pgstrata.toml` belong to, for the CLI:
+/// the nearest folder above `dir` holding a `Cargo.toml` or a `pgstrata.toml`; the
+/// folder above `dir` when none does. For `crate/migrations` that is `crate/`, the folder
+/// the macro reads `pgstrata.toml` from.
+pub fn root_of(dir: &Path) -> PathBuf {
+    let absolute = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
+    let parent = absolute.parent().unwrap_or(&absolute);
+    parent
+        .ancestors()
+        .find(|d| d.join("Cargo.toml").is_file() || d.join(crate::config::FILE).is_file())
+        .unwrap_or(parent)
+        .to_path_buf()
+}

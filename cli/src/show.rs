@@ -100,6 +100,6 @@ pub fn generate(
     let config = config.map(relative).transpose()?;
     let queries = queries.map(relative).transpose()?;
     pgstrata_codegen::Project::in_crate(&root, &shown, config.as_deref())
-        .and_then(|p| p.generate(Default::default(), queries.as_deref()))
+        .and_then(|p| pgstrata_codegen::generate(&p, Default::default(), queries.as_deref()))
         .map_err(|e| e.to_string())
 }

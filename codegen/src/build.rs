@@ -115,7 +115,7 @@ impl Builder {
             watch(&manifest.join(q));
         }
         let code = crate::Project::in_crate(&manifest, &self.dir, None)
-            .and_then(|p| p.generate(self.features, self.queries.as_deref()))
+            .and_then(|p| crate::generate(&p, self.features, self.queries.as_deref()))
             .map_err(BuildError::Migrations)?;
         let out = PathBuf::from(std::env::var_os("OUT_DIR").ok_or(BuildError::Env("OUT_DIR"))?)
             .join(&self.out_file);

@@ -25,6 +25,7 @@ pub mod split;
 
 mod build;
 mod emit;
+mod expand;
 mod migration;
 mod naming;
 mod opaque;
@@ -37,6 +38,7 @@ use std::path::Path;
 
 pub use build::{BuildError, Builder};
 pub use diag::{Diagnostic, Errors};
+pub use expand::{expand, generate};
 pub use pgstrata_core::catalog::Catalog;
 pub use project::{root_of, Project};
 pub use typemap::Features;

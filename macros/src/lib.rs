@@ -41,7 +41,7 @@ pub fn embed_migrations(input: TokenStream) -> TokenStream {
         &lit.value(),
         config.as_deref(),
     )
-    .and_then(|project| project.expand(features, queries.as_deref()));
+    .and_then(|project| pgstrata_codegen::expand(&project, features, queries.as_deref()));
     match expanded {
         Ok(tokens) => tokens.into(),
         Err(errors) => {

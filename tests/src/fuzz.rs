@@ -1,6 +1,6 @@
 //! A seeded mutation fuzzer over everything the macro and the CLI do with a migrations
 //! folder: discovery, splitting, directives, parsing, replay, lints, emission and
-//! formatting (`Project::generate`), and the lints (`lint::lint`).
+//! formatting (`generate`), and the lints (`lint::lint`).
 //!
 //! Inputs start from real migrations (the shared corpora, the project's own) and are
 //! mangled byte-wise and with SQL fragments chosen to reach the lexer's and parser's
@@ -258,7 +258,7 @@ pub fn run_dir(root: &Path) -> Outcome {
         let generated = project
             .as_ref()
             .map_err(Clone::clone)
-            .and_then(|p| p.generate(Default::default(), None));
+            .and_then(|p| pgstrata_codegen::generate(p, Default::default(), None));
         let linted = project.and_then(|p| {
             pgstrata_codegen::lint::lint(&p, pgstrata_codegen::lint::Options { reversible: true })
         });

@@ -274,7 +274,7 @@ fn pipeline() {
             model.push(t.elapsed());
             let t = Instant::now();
             pgstrata_codegen::Project::in_crate(&bench, dir, None)
-                .and_then(|p| p.expand(pgstrata_codegen::Features::default(), None))
+                .and_then(|p| pgstrata_codegen::expand(&p, pgstrata_codegen::Features::default(), None))
                 .expect("expand");
             full.push(t.elapsed());
         }

@@ -10,11 +10,16 @@
 //! base type. Where a parameter's type cannot be decided, the error asks for a cast.
 
 mod coerce;
+mod engine;
 mod expr;
 mod files;
+mod from;
 mod functions;
-mod infer;
+mod modify;
+mod operators;
+mod predicates;
 mod scope;
+mod select;
 
 use pgstrata_core::catalog::{Catalog, ColumnType, QualifiedName};
 
@@ -94,7 +99,7 @@ impl QueryError {
 /// The SQL does not parse, is not one statement, names what does not exist, compares
 /// types that do not meet, or has a parameter whose type cannot be decided.
 pub fn describe(catalog: &Catalog, sql: &str) -> Result<Described, QueryError> {
-    infer::describe(catalog, sql)
+    engine::describe(catalog, sql)
 }
 
 /// The columns of a view whose SELECT the replay cannot read column by column (joins,

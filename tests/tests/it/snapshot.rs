@@ -8,7 +8,7 @@ fn seeds_generated_code() {
     let dir = corpus("seeds");
     let base = dir.parent().unwrap();
     let code = pgstrata_codegen::Project::in_crate(base, "migrations", None)
-        .and_then(|p| p.generate(pgstrata_codegen::Features::default(), None))
+        .and_then(|p| pgstrata_codegen::generate(&p, pgstrata_codegen::Features::default(), None))
         .unwrap_or_else(|e| panic!("{e}"));
     // The MIGRATIONS static is the files' text; the review is of the generated types.
     let start = code

@@ -3,7 +3,8 @@
 
 use std::path::Path;
 
-use pgstrata_runtime::history::{quote_literal, HistoryTable};
+use pgstrata_core::sql::literal;
+use pgstrata_runtime::history::HistoryTable;
 
 use crate::Db;
 
@@ -105,7 +106,7 @@ pub fn mark(db: &Db, client: &mut postgres::Client, environment: &str) -> Result
         .map(|s| {
             format!(
                 "CREATE SCHEMA IF NOT EXISTS {};\n",
-                pgstrata_runtime::history::quote_ident(s)
+                pgstrata_core::sql::delimited(s)
             )
         })
         .unwrap_or_default();
@@ -114,7 +115,7 @@ pub fn mark(db: &Db, client: &mut postgres::Client, environment: &str) -> Result
          INSERT INTO {t} (key, value) VALUES ('environment', {v}) \
          ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
         t = table.sql(),
-        v = quote_literal(environment)
+        v = literal(environment)
     );
     client
         .batch_execute(&sql)

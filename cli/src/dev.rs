@@ -3,7 +3,7 @@
 use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
 
-use pgstrata_runtime::history::{quote_ident, quote_literal};
+use pgstrata_core::sql::{delimited, literal};
 
 use crate::db::{self, chain, connect};
 use crate::migrate::load;
@@ -97,8 +97,8 @@ pub fn seed(dir: &Path, seeds: &Path, db: &Db, force: bool) -> Result<u8, String
             "{BEGIN}{sql}\n;\nINSERT INTO {t} (name, checksum) VALUES ({n}, {c}) \
              ON CONFLICT (name) DO UPDATE SET checksum = EXCLUDED.checksum, applied_at = now();\nCOMMIT;",
             t = table.sql(),
-            n = quote_literal(&name),
-            c = quote_literal(&checksum)
+            n = literal(&name),
+            c = literal(&checksum)
         );
         if let Err(e) = client.batch_execute(&message) {
             let _ = client.batch_execute("ROLLBACK");
@@ -178,9 +178,9 @@ pub fn reset(dir: &Path, seeds: &Path, db: &Db, recreate: bool, yes: bool) -> Re
         admin
             .batch_execute(&format!(
                 "DROP DATABASE IF EXISTS {n} WITH (FORCE)",
-                n = quote_ident(&name)
+                n = delimited(&name)
             ))
-            .and_then(|()| admin.batch_execute(&format!("CREATE DATABASE {}", quote_ident(&name))))
+            .and_then(|()| admin.batch_execute(&format!("CREATE DATABASE {}", delimited(&name))))
             .map_err(|e| format!("cannot recreate the database {name}: {}", chain(&e)))?;
         out(&format!("recreated the database {name}\n"))?;
     } else {
@@ -224,7 +224,7 @@ fn drop_schemas(client: &mut postgres::Client, schemas: &[String]) -> Result<(),
     for s in schemas {
         sql.push_str(&format!(
             "DROP SCHEMA IF EXISTS {} CASCADE;\n",
-            quote_ident(s)
+            delimited(s)
         ));
     }
     sql.push_str("CREATE SCHEMA public;\n");

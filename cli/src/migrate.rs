@@ -3,7 +3,7 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use pgstrata_runtime::history::quote_literal;
+use pgstrata_core::sql::literal;
 use pgstrata_runtime::status::State;
 use pgstrata_runtime::{Migrations, Progress};
 
@@ -240,8 +240,8 @@ pub fn baseline(dir: &Path, db: &Db, version: i64) -> Result<u8, String> {
             "INSERT INTO {} (version, name, checksum) VALUES ({}, {}, {});\n",
             table.sql(),
             m.version(),
-            quote_literal(m.name()),
-            quote_literal(m.checksum())
+            literal(m.name()),
+            literal(m.checksum())
         ));
     }
     sql.push_str("COMMIT;");

@@ -14,7 +14,7 @@ use quote::{format_ident, quote, quote_spanned};
 
 use crate::config::Config;
 use crate::diag::{Diagnostic, Errors};
-use crate::emit::queries::{fields as row_fields, value_type};
+use crate::emit::query_row::{fields as row_fields, value_type};
 use crate::query::describe;
 use crate::typemap::{Features, TypeMap};
 

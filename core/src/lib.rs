@@ -14,6 +14,7 @@
 pub mod catalog;
 pub mod embedded;
 pub mod lex;
+pub mod sql;
 mod text;
 
 pub use text::DecodeError;

@@ -8,9 +8,10 @@ use pgstrata_core::{Migration, Span, Transaction};
 
 use crate::conn::Conn;
 use crate::error::{Error, ErrorKind, StatementInfo};
-use crate::history::{quote_literal, HistoryTable};
+use crate::history::HistoryTable;
 use crate::lock::{self, Lock};
 use crate::report::{AppliedMigration, Progress, ProgressFn};
+use pgstrata_core::sql::literal;
 
 /// Timeouts the runner applies to every migration that has none of its own.
 #[derive(Clone, Debug, Default)]
@@ -77,8 +78,8 @@ fn lone_message<'m>(
         "\n;\nEXECUTE {}({}, {}, {}, {after});",
         lock.record(),
         m.version(),
-        quote_literal(m.name()),
-        quote_literal(m.checksum()),
+        literal(m.name()),
+        literal(m.checksum()),
     );
     (sql, piece)
 }
@@ -236,8 +237,8 @@ pub(crate) async fn grouped<C: Conn>(
             insert,
             "({}, {}, {}, {})",
             m.version(),
-            quote_literal(m.name()),
-            quote_literal(m.checksum()),
+            literal(m.name()),
+            literal(m.checksum()),
             duration.as_millis()
         );
         out.push(AppliedMigration {
@@ -471,8 +472,8 @@ pub(crate) async fn non_transactional<C: Conn>(
         lock.guard(),
         table.sql(),
         m.version(),
-        quote_literal(m.name()),
-        quote_literal(m.checksum())
+        literal(m.name()),
+        literal(m.checksum())
     );
     conn.batch(&insert).await.map_err(|e| {
         if lock::moved(&e) {
@@ -558,7 +559,7 @@ pub(crate) async fn non_transactional<C: Conn>(
             let fail = format!(
                 "UPDATE {} SET state = 'failed', error = {} WHERE version = {}",
                 table.sql(),
-                quote_literal(&first_line(&err)),
+                literal(&first_line(&err)),
                 m.version()
             );
             match conn.batch(&fail).await {
@@ -594,7 +595,7 @@ async fn blocked<C: Conn>(conn: &mut C, err: Error, group: &[&Migration]) -> Err
     if names.is_empty() {
         return err;
     }
-    let list: Vec<String> = names.iter().map(|n| quote_literal(n)).collect();
+    let list: Vec<String> = names.iter().map(|n| literal(n)).collect();
     let sql = format!(
         "SELECT a.pid, coalesce(a.application_name, ''), coalesce(a.usename::text, ''), coalesce(a.state, ''), \
            coalesce(a.xact_start::text, '-'), string_agg(DISTINCT l.mode || ' on ' || c.relname, ', '), \
@@ -654,10 +655,10 @@ fn set_timeouts(sql: &mut String, m: &Migration, t: &Timeouts, local: bool) {
     let lock = m.lock_timeout().or(t.lock_timeout.as_deref());
     let stmt = m.statement_timeout().or(t.statement_timeout.as_deref());
     if let Some(v) = lock {
-        let _ = writeln!(sql, "{scope} lock_timeout = {};", quote_literal(v));
+        let _ = writeln!(sql, "{scope} lock_timeout = {};", literal(v));
     }
     if let Some(v) = stmt {
-        let _ = writeln!(sql, "{scope} statement_timeout = {};", quote_literal(v));
+        let _ = writeln!(sql, "{scope} statement_timeout = {};", literal(v));
     }
 }
 

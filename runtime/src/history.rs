@@ -1,7 +1,9 @@
 //! The history table: its name, its SQL, and reading it.
 //!
 //! Every value that reaches SQL text is either a number, a fixed keyword, or quoted here
-//! ([`quote_ident`], [`quote_literal`]); nothing from a file or a caller is pasted raw.
+//! (`pgstrata_core::sql`); nothing from a file or a caller is pasted raw.
+
+use pgstrata_core::sql::delimited;
 
 use crate::conn::{rows, Conn};
 use crate::error::{Error, ErrorKind};
@@ -63,8 +65,8 @@ impl HistoryTable {
     /// The quoted, qualified name for SQL.
     pub fn sql(&self) -> String {
         match &self.schema {
-            Some(s) => format!("{}.{}", quote_ident(s), quote_ident(&self.table)),
-            None => quote_ident(&self.table),
+            Some(s) => format!("{}.{}", delimited(s), delimited(&self.table)),
+            None => delimited(&self.table),
         }
     }
 
@@ -79,7 +81,7 @@ impl HistoryTable {
     /// `CREATE [SCHEMA and] TABLE IF NOT EXISTS`.
     pub fn create_sql(&self) -> String {
         let schema = self.schema.as_ref().map_or_else(String::new, |s| {
-            format!("CREATE SCHEMA IF NOT EXISTS {};\n", quote_ident(s))
+            format!("CREATE SCHEMA IF NOT EXISTS {};\n", delimited(s))
         });
         format!(
             "{schema}CREATE TABLE IF NOT EXISTS {} (\n  \
@@ -94,22 +96,6 @@ impl HistoryTable {
              )",
             self.sql()
         )
-    }
-}
-
-/// Quotes an identifier: `"` doubled, always quoted, so case and keywords are kept.
-pub fn quote_ident(s: &str) -> String {
-    format!("\"{}\"", s.replace('"', "\"\""))
-}
-
-/// Quotes a string literal. Backslashes switch to an `E''` literal so that the result
-/// is right whatever `standard_conforming_strings` is.
-pub fn quote_literal(s: &str) -> String {
-    let q = s.replace('\'', "''");
-    if q.contains('\\') {
-        format!("E'{}'", q.replace('\\', "\\\\"))
-    } else {
-        format!("'{q}'")
     }
 }
 
@@ -228,11 +214,5 @@ mod tests {
                 "{bad}"
             );
         }
-    }
-
-    #[test]
-    fn literals_escape_quotes_and_backslashes() {
-        assert_eq!(quote_literal("it's"), "'it''s'");
-        assert_eq!(quote_literal(r"a\b'c"), r"E'a\\b''c'");
     }
 }

@@ -2,8 +2,10 @@
 
 pub mod migrations;
 pub mod queries;
+pub(crate) mod query_row;
 pub mod schema;
 pub mod table;
+mod user_types;
 
 use pgstrata_core::catalog::Catalog;
 use proc_macro2::TokenStream;

@@ -7,6 +7,7 @@ use pgstrata_core::catalog::{Catalog, ColumnType};
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 
+use super::query_row::{row, value_type, RowType};
 use crate::diag::{Diagnostic, Errors};
 use crate::naming;
 use crate::query::{describe, parse_file, Described, QueryDef, ResultKind};
@@ -134,7 +135,8 @@ struct Signature {
     ret: TokenStream,
 }
 
-/// One query's items.
+/// One query's items: its row struct (unless it reads a table's row), its functions, and
+/// the module with its SQL and prepared form.
 fn query(catalog: &Catalog, map: &TypeMap<'_>, q: &QueryDef) -> Result<TokenStream, Diagnostic> {
     let described = describe(catalog, &q.sql).map_err(|e| {
         let d = q.diagnostic(e.offset, format!("query {}: {}", q.name, e.message));
@@ -165,42 +167,104 @@ fn query(catalog: &Catalog, map: &TypeMap<'_>, q: &QueryDef) -> Result<TokenStre
         root: Some(quote!(super::super::schema)),
         ..*map
     };
-    let names: Vec<proc_macro2::Ident> = q
-        .params
-        .iter()
-        .map(|n| naming::ident(&naming::field_name(n)))
-        .collect();
     let row = row(catalog, &outer, q, &described)?;
-    let signature = |m: &TypeMap<'_>, row_type: &TokenStream| -> Result<Signature, Diagnostic> {
-        let mut params = Vec::new();
-        for ((p, name), ident) in described.params.iter().zip(&q.params).zip(&names) {
-            let ty =
-                value_type(m, &p.ty, false, &format!("parameter {name}")).map_err(|e| e.at(q))?;
-            let arg = argument(m, &ty, &p.ty);
-            let arg = if p.nullable {
-                quote!(::core::option::Option<#arg>)
-            } else {
-                arg
-            };
-            params.push(quote!(#ident: #arg));
-        }
-        let ret = match q.kind {
-            ResultKind::Many => quote!(::std::vec::Vec<#row_type>),
-            ResultKind::One => quote!(#row_type),
-            ResultKind::Opt => quote!(::core::option::Option<#row_type>),
-            ResultKind::Rows => quote!(u64),
-            ResultKind::Exec => quote!(()),
-        };
-        Ok(Signature { params, ret })
+    let parts = Parts {
+        names: q
+            .params
+            .iter()
+            .map(|n| naming::ident(&naming::field_name(n)))
+            .collect(),
+        top: signature(&outer, q, &described, &row.outer)?,
+        nested: signature(&inner, q, &described, &row.inner)?,
+        doc: doc(q),
+        errors: errors_doc(q.kind),
     };
-    let top = signature(&outer, &row.outer)?;
-    let nested = signature(&inner, &row.inner)?;
-    let (top_params, top_ret) = (&top.params, &top.ret);
-    let (params, ret) = (&nested.params, &nested.ret);
-    let inner_type = &row.inner;
+    let row_items = &row.items;
+    let functions = functions(q, &parts);
+    let module = statement_module(q, &parts, &row);
+    Ok(quote! {
+        #row_items
+        #functions
+        #module
+    })
+}
+
+/// What a query's items are made of.
+struct Parts {
+    /// The parameters' names.
+    names: Vec<proc_macro2::Ident>,
+    /// The signature as seen from the queries module, and from the query's own module.
+    top: Signature,
+    nested: Signature,
+    /// The functions' documentation: the query's comment and its SQL.
+    doc: Vec<TokenStream>,
+    /// The `# Errors` line.
+    errors: &'static str,
+}
+
+/// The parameters and return type of a query's functions, with types named as seen from
+/// the module `m` maps into.
+fn signature(
+    m: &TypeMap<'_>,
+    q: &QueryDef,
+    described: &Described,
+    row_type: &TokenStream,
+) -> Result<Signature, Diagnostic> {
+    let mut params = Vec::new();
+    for (p, name) in described.params.iter().zip(&q.params) {
+        let ident = naming::ident(&naming::field_name(name));
+        let ty = value_type(m, &p.ty, false, &format!("parameter {name}")).map_err(|e| e.at(q))?;
+        let arg = argument(m, &ty, &p.ty);
+        let arg = if p.nullable {
+            quote!(::core::option::Option<#arg>)
+        } else {
+            arg
+        };
+        params.push(quote!(#ident: #arg));
+    }
+    let ret = match q.kind {
+        ResultKind::Many => quote!(::std::vec::Vec<#row_type>),
+        ResultKind::One => quote!(#row_type),
+        ResultKind::Opt => quote!(::core::option::Option<#row_type>),
+        ResultKind::Rows => quote!(u64),
+        ResultKind::Exec => quote!(()),
+    };
+    Ok(Signature { params, ret })
+}
+
+/// The documentation of a query's functions.
+fn doc(q: &QueryDef) -> Vec<TokenStream> {
+    let mut doc: Vec<String> = q.doc.iter().map(|l| format!(" {l}")).collect();
+    if !doc.is_empty() {
+        doc.push(String::new());
+    }
+    doc.push(" ```sql".into());
+    doc.extend(q.sql.lines().map(|l| format!(" {l}")));
+    doc.push(" ```".into());
+    doc.iter().map(|d| quote!(#[doc = #d])).collect()
+}
+
+/// What the `# Errors` section says for a result kind.
+fn errors_doc(kind: ResultKind) -> &'static str {
+    // `:one` is the caller's promise: the check cannot tell a key lookup from a scan,
+    // so a second row is an error at run time, as is none.
+    match kind {
+        ResultKind::One => {
+            " The query fails, returns no row or more than one (`:one` promises exactly one), or the row does not decode."
+        }
+        ResultKind::Opt => {
+            " The query fails, returns more than one row (`:opt` promises at most one), or the row does not decode."
+        }
+        ResultKind::Many => " The query fails, or a row does not decode.",
+        ResultKind::Rows | ResultKind::Exec => " The statement fails.",
+    }
+}
+
+/// The call of pgstrata's runner of this result kind, async and blocking.
+fn calls(q: &QueryDef, names: &[proc_macro2::Ident]) -> (TokenStream, TokenStream) {
     let p = quote!(::pgstrata::__private);
     let args = quote!(&[#(&#names as &(dyn #p::ToSql + ::core::marker::Sync)),*]);
-    let (call, call_blocking) = match q.kind {
+    match q.kind {
         ResultKind::Many => (
             quote!(#p::many(client, statement, #args, decode)),
             quote!(#p::blocking::many(client, statement, #args, decode)),
@@ -221,44 +285,17 @@ fn query(catalog: &Catalog, map: &TypeMap<'_>, q: &QueryDef) -> Result<TokenStre
             quote!(#p::exec(client, statement, #args)),
             quote!(#p::blocking::exec(client, statement, #args)),
         ),
-    };
-    let decode = &row.decode;
-    let decode_fn =
-        matches!(q.kind, ResultKind::Many | ResultKind::One | ResultKind::Opt).then(|| {
-            quote! {
-                #[inline]
-                fn decode(row: &#p::Row) -> ::core::result::Result<#inner_type, #p::PgError> {
-                    #decode
-                }
-            }
-        });
-    let sql = &q.sql;
-    let mut doc: Vec<String> = q.doc.iter().map(|l| format!(" {l}")).collect();
-    if !doc.is_empty() {
-        doc.push(String::new());
     }
-    doc.push(" ```sql".into());
-    doc.extend(sql.lines().map(|l| format!(" {l}")));
-    doc.push(" ```".into());
-    let doc: Vec<TokenStream> = doc.iter().map(|d| quote!(#[doc = #d])).collect();
-    // `:one` is the caller's promise: the check cannot tell a key lookup from a scan,
-    // so a second row is an error at run time, as is none.
-    let errors = match q.kind {
-        ResultKind::One => {
-            " The query fails, returns no row or more than one (`:one` promises exactly one), or the row does not decode."
-        }
-        ResultKind::Opt => {
-            " The query fails, returns more than one row (`:opt` promises at most one), or the row does not decode."
-        }
-        ResultKind::Many => " The query fails, or a row does not decode.",
-        ResultKind::Rows | ResultKind::Exec => " The statement fails.",
-    };
+}
+
+/// The query's function and its `_blocking` twin, in the queries module.
+fn functions(q: &QueryDef, parts: &Parts) -> TokenStream {
+    let p = quote!(::pgstrata::__private);
     let module = naming::ident(&q.name);
     let blocking = format_ident!("{}_blocking", q.name);
-    let row_items = &row.items;
-    Ok(quote! {
-        #row_items
-
+    let (top_params, top_ret) = (&parts.top.params, &parts.top.ret);
+    let (doc, errors, names) = (&parts.doc, parts.errors, &parts.names);
+    quote! {
         #(#doc)*
         ///
         /// # Errors
@@ -285,6 +322,30 @@ fn query(catalog: &Catalog, map: &TypeMap<'_>, q: &QueryDef) -> Result<TokenStre
             }
         }
 
+    }
+}
+
+/// The query's own module: its SQL, its prepared form, and the runners the functions
+/// call.
+fn statement_module(q: &QueryDef, parts: &Parts, row: &RowType) -> TokenStream {
+    let p = quote!(::pgstrata::__private);
+    let module = naming::ident(&q.name);
+    let sql = &q.sql;
+    let (params, ret) = (&parts.nested.params, &parts.nested.ret);
+    let errors = parts.errors;
+    let (call, call_blocking) = calls(q, &parts.names);
+    let inner_type = &row.inner;
+    let decode = &row.decode;
+    let decode_fn =
+        matches!(q.kind, ResultKind::Many | ResultKind::One | ResultKind::Opt).then(|| {
+            quote! {
+                #[inline]
+                fn decode(row: &#p::Row) -> ::core::result::Result<#inner_type, #p::PgError> {
+                    #decode
+                }
+            }
+        });
+    quote! {
         #[doc = " The statement of the query of the same name, and its prepared form."]
         pub mod #module {
             /// The SQL sent to the server.
@@ -344,220 +405,5 @@ fn query(catalog: &Catalog, map: &TypeMap<'_>, q: &QueryDef) -> Result<TokenStre
 
             #decode_fn
         }
-    })
-}
-
-/// The domain type of a result column read straight from a table column of that domain.
-/// PostgreSQL describes such a column by the domain's base type; the row keeps the
-/// domain's generated type, as the table's struct does.
-pub fn domain_of<'c>(catalog: &'c Catalog, c: &crate::query::Output) -> Option<&'c ColumnType> {
-    let (table, column) = c.source.as_ref()?;
-    let ty = &catalog
-        .table(&table.schema, &table.name)?
-        .column(column)?
-        .ty;
-    let name = ty.user_type()?;
-    let domain = catalog
-        .domains
-        .iter()
-        .find(|d| d.schema == name.schema && d.name == name.name)?;
-    (domain.ty.name == c.ty.name && ty.array == c.ty.array).then_some(ty)
-}
-
-/// What is wrong with a query's types, and what to do. Query files add the file and
-/// line; `query!` shows it as it is.
-pub(crate) struct Problem {
-    message: String,
-    help: &'static str,
-}
-
-impl Problem {
-    /// The problem as a diagnostic at the query's name line.
-    fn at(self, q: &QueryDef) -> Diagnostic {
-        q.diagnostic(None, format!("query {}: {}", q.name, self.message))
-            .help(self.help)
     }
-
-    /// The problem as `query!` reports it.
-    pub(crate) fn inline(self) -> String {
-        format!("{}\n  = help: {}", self.message, self.help)
-    }
-}
-
-/// The Rust type of a parameter or result value (`Option` where it may be NULL), or a
-/// problem asking for a cast.
-pub(crate) fn value_type(
-    map: &TypeMap<'_>,
-    ty: &ColumnType,
-    nullable: bool,
-    what: &str,
-) -> Result<TokenStream, Problem> {
-    match map.map(ty, &None) {
-        Mapped::Rust(t) if nullable => Ok(quote!(::core::option::Option<#t>)),
-        Mapped::Rust(t) => Ok(t),
-        Mapped::None(why) => Err(Problem {
-            message: format!("{what} is {}: {why}", ty.format()),
-            help: "cast it to a type with a Rust mapping (::text, ::bigint ...)",
-        }),
-    }
-}
-
-/// A field of a query's row.
-pub(crate) struct Field<'a> {
-    /// The field's name.
-    pub ident: proc_macro2::Ident,
-    /// Its type, `Option` where the column may be NULL.
-    pub ty: TokenStream,
-    /// The result column it reads.
-    pub column: &'a crate::query::Output,
-}
-
-/// A field per result column, typed as `[columns]` overrides say for a table column
-/// read as it is, otherwise from the column's type (a domain's for a domain column).
-///
-/// # Errors
-/// A column with no name, two with one name, or one with no Rust type.
-pub(crate) fn fields<'a>(
-    map: &TypeMap<'_>,
-    columns: &'a [crate::query::Output],
-) -> Result<Vec<Field<'a>>, Problem> {
-    let mut out: Vec<Field<'a>> = Vec::new();
-    for (i, c) in columns.iter().enumerate() {
-        if c.name == "?column?" {
-            return Err(Problem {
-                message: format!("result column {} has no name", i + 1),
-                help: "name it: ... AS name",
-            });
-        }
-        let ident = naming::ident(&naming::field_name(&c.name));
-        if out.iter().any(|f| f.ident == ident) {
-            return Err(Problem {
-                message: format!("two result columns are named {}", c.name),
-                help: "give one of them another name: ... AS other_name",
-            });
-        }
-        let override_path = c.source.as_ref().and_then(|(t, col)| {
-            map.config
-                .columns
-                .get(&format!("{}.{}.{col}", t.schema, t.name))
-                .or_else(|| {
-                    map.config
-                        .columns
-                        .get(&format!("{}.{col}", t.name))
-                        .filter(|_| t.schema == "public")
-                })
-        });
-        let ty = match override_path.and_then(|p| syn::parse_str::<syn::Type>(p).ok()) {
-            Some(t) if c.nullable => quote!(::core::option::Option<#t>),
-            Some(t) => quote!(#t),
-            None => {
-                let ty = domain_of(map.catalog, c).unwrap_or(&c.ty);
-                value_type(map, ty, c.nullable, &format!("result column {}", c.name))?
-            }
-        };
-        out.push(Field {
-            ident,
-            ty,
-            column: c,
-        });
-    }
-    Ok(out)
-}
-
-/// A query's row type (as named from the queries module and from the query's own
-/// module), the items that define it, and the body of its decoder.
-struct RowType {
-    outer: TokenStream,
-    inner: TokenStream,
-    items: TokenStream,
-    decode: TokenStream,
-}
-
-/// The row type of a query: a table's row struct when the query returns exactly its
-/// columns (in order, with the same types and nullability), otherwise a struct named
-/// after the query.
-fn row(
-    catalog: &Catalog,
-    map: &TypeMap<'_>,
-    q: &QueryDef,
-    d: &Described,
-) -> Result<RowType, Diagnostic> {
-    if !d.returns_rows {
-        return Ok(RowType {
-            outer: quote!(()),
-            inner: quote!(()),
-            items: quote!(),
-            decode: quote!(::core::result::Result::Ok(())),
-        });
-    }
-    if let Some((table, _)) = d.columns.first().and_then(|c| c.source.clone()) {
-        if let Some(t) = catalog.table(&table.schema, &table.name) {
-            let overridden = |c: &str| {
-                map.config
-                    .columns
-                    .contains_key(&format!("{}.{}.{c}", t.schema, t.name))
-                    || (t.schema == "public"
-                        && map.config.columns.contains_key(&format!("{}.{c}", t.name)))
-            };
-            let struct_cols: Vec<&pgstrata_core::catalog::Column> = t
-                .columns
-                .iter()
-                .filter(|c| overridden(&c.name) || matches!(map.map(&c.ty, &None), Mapped::Rust(_)))
-                .collect();
-            let same = struct_cols.len() == d.columns.len()
-                && struct_cols.iter().zip(&d.columns).all(|(c, o)| {
-                    o.source
-                        .as_ref()
-                        .is_some_and(|(tn, cn)| tn == &table && cn == &c.name)
-                        && o.nullable == c.nullable
-                        && o.name == c.name
-                });
-            if same {
-                let ident = naming::ident(&super::table::struct_name(t, &map.config.names));
-                let module = crate::typemap::module_of(&t.schema).map(|m| naming::ident(&m));
-                let path = |root: TokenStream| match &module {
-                    Some(m) => quote!(#root::#m::#ident),
-                    None => quote!(#root::#ident),
-                };
-                let inner = path(quote!(super::super::schema));
-                return Ok(RowType {
-                    outer: path(quote!(super::schema)),
-                    decode: quote!(<#inner as ::pgstrata::FromRow>::from_row(row)),
-                    inner,
-                    items: quote!(),
-                });
-            }
-        }
-    }
-    let struct_name = naming::ident(&naming::type_name(&q.name));
-    let mut fields = Vec::new();
-    let mut reads = Vec::new();
-    for (i, f) in self::fields(map, &d.columns)
-        .map_err(|p| p.at(q))?
-        .into_iter()
-        .enumerate()
-    {
-        let (ident, ty, c) = (f.ident, f.ty, f.column);
-        let doc = format!(
-            " `{}`: {}{}",
-            c.name,
-            c.ty.format(),
-            if c.nullable { ", may be NULL" } else { "" }
-        );
-        fields.push(quote!(#[doc = #doc] pub #ident: #ty));
-        reads.push(quote!(#ident: row.try_get(#i)?));
-    }
-    let doc = format!(" A row of query `{}`.", q.name);
-    Ok(RowType {
-        outer: quote!(#struct_name),
-        inner: quote!(super::#struct_name),
-        items: quote! {
-            #[doc = #doc]
-            #[derive(Debug, Clone, PartialEq)]
-            pub struct #struct_name {
-                #(#fields,)*
-            }
-        },
-        decode: quote!(::core::result::Result::Ok(super::#struct_name { #(#reads,)* })),
-    })
 }

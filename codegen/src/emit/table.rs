@@ -6,6 +6,8 @@ use syn::ext::IdentExt;
 
 use pgstrata_core::catalog::{Column, Table};
 
+use pgstrata_core::sql::delimited;
+
 use crate::naming;
 use crate::typemap::{Mapped, TypeMap};
 
@@ -28,29 +30,35 @@ pub fn struct_name(table: &Table, names: &std::collections::BTreeMap<String, Str
 /// The quoted, qualified name for SQL.
 pub fn sql_name(table: &Table) -> String {
     if table.schema == "public" {
-        quoted(&table.name)
+        delimited(&table.name)
     } else {
-        format!("{}.{}", quoted(&table.schema), quoted(&table.name))
+        format!("{}.{}", delimited(&table.schema), delimited(&table.name))
     }
-}
-
-/// An identifier for generated SQL, always quoted: generated code never depends on
-/// which names PostgreSQL would fold or reserve.
-fn quoted(s: &str) -> String {
-    format!("\"{}\"", s.replace('"', "\"\""))
 }
 
 /// The row struct, `TABLE`, `COLUMNS`, `from_row`, and the insert struct.
 ///
-/// `column_types` maps columns with a `[columns]` override to their Rust type.
+/// # Errors
+/// Two columns that become the same field.
 pub fn emit(
     table: &Table,
     name: &str,
     map: &TypeMap<'_>,
     module: &Option<String>,
 ) -> Result<TokenStream, String> {
+    let (fields, left_out) = fields(table, map, module)?;
     let struct_ident = format_ident!("{}", name);
-    let new_ident = format_ident!("New{}", name);
+    let mut tokens = row(table, &struct_ident, &fields, &left_out);
+    tokens.extend(insert(table, &struct_ident, &fields));
+    Ok(tokens)
+}
+
+/// The columns with a Rust type, and a note for each one without.
+fn fields<'t>(
+    table: &'t Table,
+    map: &TypeMap<'_>,
+    module: &Option<String>,
+) -> Result<(Vec<Field<'t>>, Vec<String>), String> {
     let mut fields = Vec::new();
     let mut left_out = Vec::new();
     let mut seen: std::collections::BTreeMap<String, &str> = std::collections::BTreeMap::new();
@@ -89,6 +97,16 @@ pub fn emit(
         }
     }
 
+    Ok((fields, left_out))
+}
+
+/// The row struct and its `FromRow`.
+fn row(
+    table: &Table,
+    struct_ident: &proc_macro2::Ident,
+    fields: &[Field<'_>],
+    left_out: &[String],
+) -> TokenStream {
     let mut doc = vec![format!(
         " A row of table `{}.{}`.",
         table.schema, table.name
@@ -104,11 +122,6 @@ pub fn emit(
     }
     let sql_table = sql_name(table);
     let columns: Vec<&str> = fields.iter().map(|f| f.column.name.as_str()).collect();
-    let returning = columns
-        .iter()
-        .map(|c| quoted(c))
-        .collect::<Vec<_>>()
-        .join(", ");
 
     let row_fields = fields.iter().map(|f| {
         let (ident, ty) = (&f.ident, &f.ty);
@@ -121,10 +134,9 @@ pub fn emit(
         quote!(#[doc = #doc] pub #ident: #ty)
     });
     // One call per chunk of up to 16 columns, typed by a tuple: pgstrata's generic
-    // `ReadTuple` does the per-column work, so a table adds one call to the build instead
-    // of a fallible generic call per column (most of what a large schema cost rustc).
-    // The calls nest in `match`es rather than using `?`: the operator's `Try` and `From`
-    // machinery was a twentieth of the rebuild of a service with 500 tables.
+    // `ReadTuple` does the per-column work, so a table adds one call for rustc to check
+    // instead of a fallible generic call per column; the calls nest in `match`es rather
+    // than `?`, which rustc checks faster.
     let chunks: Vec<&[Field]> = fields.chunks(16).collect();
     let idents: Vec<_> = fields.iter().map(|f| f.ident.clone()).collect();
     let mut read_body = quote!(::core::result::Result::Ok(Self { #(#idents,)* }));
@@ -153,67 +165,9 @@ pub fn emit(
         };
     }
 
-    // Insert struct: generated columns are absent; columns with a default, identity or
-    // NULL allowed are optional (None: leave it to the database).
-    let insertable: Vec<&Field> = fields
-        .iter()
-        .filter(|f| f.column.generated.is_none())
-        .collect();
-    let new_fields = insertable.iter().map(|f| {
-        let (ident, ty) = (&f.ident, &f.ty);
-        let optional = optional(f.column);
-        let ty = if optional {
-            quote!(::core::option::Option<#ty>)
-        } else {
-            ty.clone()
-        };
-        let doc = column_doc(f.column);
-        quote!(#[doc = #doc] pub #ident: #ty)
-    });
-    // One `WriteTuple` call per chunk of up to 16 columns, like the reads above.
-    let mut writes = Vec::new();
-    for chunk in insertable.chunks(16) {
-        let wrapped = chunk.iter().map(|f| {
-            let ident = &f.ident;
-            if optional(f.column) {
-                quote!(::pgstrata::__private::Opt(&self.#ident))
-            } else {
-                quote!(::pgstrata::__private::Req(&self.#ident))
-            }
-        });
-        let names = chunk.iter().map(|f| quoted(&f.column.name));
-        writes.push(quote! {
-            ::pgstrata::__private::WriteTuple::write((#(#wrapped,)*), &[#(#names),*], &mut out);
-        });
-    }
-    // `Debug` goes through `values()` (see `debug_insert`): each field's name as
-    // `#[derive(Debug)]` prints it, and whether it is an `Option`.
-    let new_name = new_ident.unraw().to_string();
-    let debug_fields = insertable.iter().map(|f| {
-        let (name, optional) = (f.ident.unraw().to_string(), optional(f.column));
-        quote!((#name, #optional))
-    });
-    let insertable_count = insertable.len();
-    let values_body = if writes.is_empty() {
-        // A table whose columns are all generated: nothing to write (and no `mut`).
-        quote!(::std::vec::Vec::new())
-    } else {
-        quote! {
-            let mut out = ::std::vec::Vec::with_capacity(#insertable_count);
-            #(#writes)*
-            out
-        }
-    };
     let row_doc = doc.iter().map(|d| quote!(#[doc = #d]));
-    let new_doc = [
-        format!(
-            " A new row for table `{}.{}`: `None` leaves a column to its default (or NULL).",
-            table.schema, table.name
-        ),
-        " Insert it with [`Insertable::insert`](::pgstrata::Insertable::insert).".to_string(),
-    ];
     let p = quote!(::pgstrata::__private);
-    Ok(quote! {
+    quote! {
         #(#row_doc)*
         #[derive(Debug, Clone, PartialEq)]
         pub struct #struct_ident {
@@ -244,6 +198,78 @@ pub fn emit(
             }
         }
 
+    }
+}
+
+/// The `New...` insert struct and its `Insertable`.
+fn insert(table: &Table, struct_ident: &proc_macro2::Ident, fields: &[Field<'_>]) -> TokenStream {
+    let new_ident = format_ident!("New{}", struct_ident);
+    let sql_table = sql_name(table);
+    let returning = fields
+        .iter()
+        .map(|f| delimited(&f.column.name))
+        .collect::<Vec<_>>()
+        .join(", ");
+    // Insert struct: generated columns are absent; columns with a default, identity or
+    // NULL allowed are optional (None: leave it to the database).
+    let insertable: Vec<&Field> = fields
+        .iter()
+        .filter(|f| f.column.generated.is_none())
+        .collect();
+    let new_fields = insertable.iter().map(|f| {
+        let (ident, ty) = (&f.ident, &f.ty);
+        let optional = optional(f.column);
+        let ty = if optional {
+            quote!(::core::option::Option<#ty>)
+        } else {
+            ty.clone()
+        };
+        let doc = column_doc(f.column);
+        quote!(#[doc = #doc] pub #ident: #ty)
+    });
+    // One `WriteTuple` call per chunk of up to 16 columns, like the reads above.
+    let mut writes = Vec::new();
+    for chunk in insertable.chunks(16) {
+        let wrapped = chunk.iter().map(|f| {
+            let ident = &f.ident;
+            if optional(f.column) {
+                quote!(::pgstrata::__private::Opt(&self.#ident))
+            } else {
+                quote!(::pgstrata::__private::Req(&self.#ident))
+            }
+        });
+        let names = chunk.iter().map(|f| delimited(&f.column.name));
+        writes.push(quote! {
+            ::pgstrata::__private::WriteTuple::write((#(#wrapped,)*), &[#(#names),*], &mut out);
+        });
+    }
+    // `Debug` goes through `values()` (see `debug_insert`): each field's name as
+    // `#[derive(Debug)]` prints it, and whether it is an `Option`.
+    let new_name = new_ident.unraw().to_string();
+    let debug_fields = insertable.iter().map(|f| {
+        let (name, optional) = (f.ident.unraw().to_string(), optional(f.column));
+        quote!((#name, #optional))
+    });
+    let insertable_count = insertable.len();
+    let values_body = if writes.is_empty() {
+        // A table whose columns are all generated: nothing to write (and no `mut`).
+        quote!(::std::vec::Vec::new())
+    } else {
+        quote! {
+            let mut out = ::std::vec::Vec::with_capacity(#insertable_count);
+            #(#writes)*
+            out
+        }
+    };
+    let new_doc = [
+        format!(
+            " A new row for table `{}.{}`: `None` leaves a column to its default (or NULL).",
+            table.schema, table.name
+        ),
+        " Insert it with [`Insertable::insert`](::pgstrata::Insertable::insert).".to_string(),
+    ];
+    let p = quote!(::pgstrata::__private);
+    quote! {
         #(#[doc = #new_doc])*
         #[derive(Clone)]
         pub struct #new_ident {
@@ -267,7 +293,7 @@ pub fn emit(
                 #values_body
             }
         }
-    })
+    }
 }
 
 fn optional(c: &Column) -> bool {

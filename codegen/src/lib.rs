@@ -28,7 +28,6 @@ mod emit;
 mod expand;
 mod migration;
 mod naming;
-mod opaque;
 mod pgtype;
 mod project;
 mod replay;

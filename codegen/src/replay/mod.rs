@@ -11,23 +11,26 @@ use pgstrata_core::catalog::{
     Policy, QualifiedName, Table, View,
 };
 use sqlparser::ast::{
-    AlterColumnOperation, AlterTableOperation, AlterTypeAddValuePosition, AlterTypeOperation,
-    ColumnDef, ColumnOption, CommentObject, CreateTableLikeKind, DataType, Expr, GeneratedAs,
-    ObjectName, ObjectType, ReferentialAction, RenameTableNameKind, SchemaName, Select, SelectItem,
-    SetExpr, Statement, TableConstraint, TableFactor, UserDefinedTypeRepresentation,
+    AlterTypeAddValuePosition, AlterTypeOperation, ColumnDef, ColumnOption, CommentObject,
+    CreateTableLikeKind, DataType, Expr, GeneratedAs, ObjectName, ObjectType, ReferentialAction,
+    SchemaName, Select, SelectItem, SetExpr, Statement, TableConstraint, TableFactor,
+    UserDefinedTypeRepresentation,
 };
 use sqlparser::dialect::PostgreSqlDialect;
 use sqlparser::parser::Parser;
 
 use crate::diag::{Diagnostic, Errors};
-use crate::opaque;
 use crate::pgtype::{fold, parts, written, Written};
 use crate::source::{Source, SqlText};
 use pgstrata_core::Migration;
 
+mod alter;
 mod names;
+mod objects;
+mod statement;
 mod table;
-mod types;
+mod unparsed;
+mod user_types;
 
 /// The replay state.
 #[derive(Clone, Debug)]
@@ -162,7 +165,7 @@ impl Replayer {
             };
             let mut parsed = Parser::parse_sql(&PostgreSqlDialect {}, effective);
             if parsed.is_err() && directive.is_none() {
-                if let Some(plain) = opaque::drop_index_concurrently(text) {
+                if let Some(plain) = unparsed::drop_index_concurrently(text) {
                     parsed = Parser::parse_sql(&PostgreSqlDialect {}, &plain);
                 }
             }
@@ -197,17 +200,17 @@ impl Replayer {
                     );
                 }
                 Err(e) => {
-                    if let Some((name, new)) = opaque::rename_sequence(text) {
+                    if let Some((name, new)) = unparsed::rename_sequence(text) {
                         self.rename_sequence(&name, &new);
                         continue;
                     }
-                    if let Some(moved) = opaque::set_schema(text) {
+                    if let Some(moved) = unparsed::set_schema(text) {
                         if let Err(message) = self.set_schema(moved) {
                             self.errors.push(at.error(message));
                         }
                         continue;
                     }
-                    if let Some(problem) = opaque::may_change_schema(text) {
+                    if let Some(problem) = unparsed::may_change_schema(text) {
                         self.errors.push(
                             at.error(format!(
                                 "cannot model this statement: sqlparser does not parse it ({e}) and it {problem}"
@@ -366,199 +369,6 @@ impl Replayer {
                     false,
                 ))
             }
-        }
-    }
-
-    fn statement(&mut self, s: &Statement) -> R<()> {
-        match s {
-            Statement::CreateTable(ct) => self.create_table(ct),
-            Statement::AlterTable(at) => {
-                if self.find_table(&at.name).is_none() && at.if_exists {
-                    return Ok(());
-                }
-                for op in &at.operations {
-                    self.alter_table(&at.name, op)?;
-                }
-                Ok(())
-            }
-            Statement::CreateType {
-                name,
-                representation,
-            } => self.create_type(name, representation.as_ref()),
-            Statement::AlterType(at) => self.alter_type(&at.name, &at.operation),
-            Statement::CreateDomain(d) => {
-                let (schema, n) = self.schema_of(&parts(&d.name));
-                self.check_type_free(&schema, &n)?;
-                let (ty, _) = self.column_type(&d.data_type)?;
-                self.catalog.domains.push(Domain {
-                    schema,
-                    name: n,
-                    ty,
-                    not_null: false,
-                    default: d.default.as_ref().map(Expr::to_string),
-                    comment: None,
-                });
-                Ok(())
-            }
-            Statement::DropDomain(d) => {
-                let p = parts(&d.name);
-                let before = self.catalog.domains.len();
-                self.catalog.domains.retain(|x| {
-                    !(x.name == *p.last().unwrap_or(&String::new())
-                        && (p.len() == 1 || x.schema == p[0]))
-                });
-                if before == self.catalog.domains.len() && !d.if_exists {
-                    return Err(format!(
-                        "domain {} does not exist at this point of the migrations",
-                        d.name
-                    ));
-                }
-                Ok(())
-            }
-            Statement::CreateSchema {
-                schema_name,
-                if_not_exists,
-                ..
-            } => {
-                let name = match schema_name {
-                    SchemaName::Simple(n) | SchemaName::NamedAuthorization(n, _) => {
-                        parts(n).join(".")
-                    }
-                    SchemaName::UnnamedAuthorization(i) => fold(i),
-                };
-                if !self.catalog.schemas.contains(&name) && name != "public" {
-                    self.catalog.schemas.push(name);
-                } else if !if_not_exists && name != "public" {
-                    return Err(format!("schema {name} already exists"));
-                }
-                Ok(())
-            }
-            Statement::Drop {
-                object_type,
-                if_exists,
-                names,
-                cascade,
-                ..
-            } => {
-                for n in names {
-                    self.drop(*object_type, n, *if_exists, *cascade)?;
-                }
-                Ok(())
-            }
-            Statement::CreateIndex(ci) => {
-                if self.find_view(&ci.table_name) {
-                    // Materialized views have indexes too; the model does not list them.
-                    return Ok(());
-                }
-                let Some(i) = self.find_table(&ci.table_name) else {
-                    return Err(format!(
-                        "table {} does not exist at this point of the migrations",
-                        ci.table_name
-                    ));
-                };
-                let t = &mut self.catalog.tables[i];
-                let keys: Vec<String> = ci
-                    .columns
-                    .iter()
-                    .map(|c| c.column.expr.to_string())
-                    .collect();
-                let name = ci
-                    .name
-                    .as_ref()
-                    .map(|n| parts(n).pop().unwrap_or_default())
-                    .unwrap_or_else(|| names::index_name(&t.name, &keys, ci.unique));
-                if ci.if_not_exists && t.indexes.iter().any(|x| x.name == name) {
-                    return Ok(());
-                }
-                t.indexes.push(Index {
-                    name,
-                    unique: ci.unique,
-                    columns: keys,
-                    method: ci
-                        .using
-                        .as_ref()
-                        .map_or_else(|| "btree".to_string(), |u| u.to_string().to_lowercase()),
-                });
-                Ok(())
-            }
-            Statement::CreateView(v) => {
-                let (schema, name) = self.schema_of(&parts(&v.name));
-                let columns = self.view_columns(&v.query, &v.columns).or_else(|| {
-                    let names: Vec<String> = v.columns.iter().map(|c| fold(&c.name)).collect();
-                    crate::query::view_columns(&self.catalog, &v.query.to_string(), &names)
-                });
-                self.catalog
-                    .views
-                    .retain(|x| !(x.schema == schema && x.name == name));
-                self.catalog.views.push(View {
-                    schema,
-                    name,
-                    materialized: v.materialized,
-                    columns,
-                    comment: None,
-                });
-                Ok(())
-            }
-            Statement::Comment {
-                object_type,
-                object_name,
-                comment,
-                ..
-            } => {
-                self.comment(object_type, object_name, comment.clone());
-                Ok(())
-            }
-            Statement::CreatePolicy(p) => {
-                let t = self.table_mut(&p.table_name)?;
-                t.policies.push(Policy {
-                    name: fold(&p.name),
-                    command: p
-                        .command
-                        .as_ref()
-                        .map_or_else(|| "ALL".to_string(), |c| c.to_string().to_uppercase()),
-                    using: p.using.as_ref().map(Expr::to_string),
-                    with_check: p.with_check.as_ref().map(Expr::to_string),
-                });
-                Ok(())
-            }
-            Statement::DropPolicy(p) => {
-                let name = fold(&p.name);
-                if let Some(i) = self.find_table(&p.table_name) {
-                    self.catalog.tables[i].policies.retain(|x| x.name != name);
-                }
-                Ok(())
-            }
-            Statement::AlterIndex {
-                name,
-                operation: sqlparser::ast::AlterIndexOperation::RenameIndex { index_name },
-            } => {
-                let (schema, old) = self.schema_of(&parts(name));
-                let new = parts(index_name).pop().unwrap_or_default();
-                for t in self
-                    .catalog
-                    .tables
-                    .iter_mut()
-                    .filter(|t| t.schema == schema)
-                {
-                    for i in t.indexes.iter_mut().filter(|i| i.name == old) {
-                        i.name = new.clone();
-                    }
-                    for k in t.uniques.iter_mut().filter(|k| k.name == old) {
-                        k.name = new.clone();
-                    }
-                    if let Some(pk) = t.primary_key.as_mut().filter(|k| k.name == old) {
-                        pk.name = new.clone();
-                    }
-                }
-                Ok(())
-            }
-            Statement::Set(set) => {
-                self.set(set);
-                Ok(())
-            }
-            // Everything else (DML, functions, triggers, grants, sequences, BEGIN/COMMIT)
-            // leaves the modelled shape as it is.
-            _ => Ok(()),
         }
     }
 

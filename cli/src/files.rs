@@ -95,3 +95,14 @@ fn utc_timestamp() -> i64 {
     );
     ((((year * 100 + month) * 100 + day) * 100 + h) * 100 + m) * 100 + s
 }
+
+/// `pgstrata new`: creates the files and says which.
+pub fn new(dir: &Path, name: &str) -> Result<u8, String> {
+    let created = new_migration(dir, name)?;
+    let text: String = created
+        .iter()
+        .map(|p| format!("created {}\n", p.display()))
+        .collect();
+    crate::show::out(&text)?;
+    Ok(0)
+}

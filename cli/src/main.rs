@@ -217,7 +217,7 @@ enum Command {
     },
 }
 
-#[derive(Clone, Copy, ValueEnum)]
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum Format {
     Text,
     Json,
@@ -302,56 +302,13 @@ fn run(command: Command) -> Result<u8, String> {
                 Environment::Development => "development",
             },
         ),
-        Command::New { name, dir } => {
-            let created = files::new_migration(&dir, &name)?;
-            let text: String = created
-                .iter()
-                .map(|p| format!("created {}\n", p.display()))
-                .collect();
-            show::out(&text)?;
-            Ok(0)
-        }
+        Command::New { name, dir } => files::new(&dir, &name),
         Command::Lint {
             dir,
             format,
             reversible,
-        } => {
-            let findings = pgstrata_codegen::Project::open(&dir, None)
-                .and_then(|p| {
-                    pgstrata_codegen::lint::lint(&p, pgstrata_codegen::lint::Options { reversible })
-                })
-                .map_err(|e| e.to_string())?;
-            match format {
-                Format::Json => {
-                    show::out(&format!("{}\n", pgstrata_codegen::lint::to_json(&findings)))?
-                }
-                Format::Text => {
-                    let mut text: String = findings.iter().map(|f| format!("{f}\n\n")).collect();
-                    let errors = findings
-                        .iter()
-                        .filter(|f| f.severity == pgstrata_codegen::lint::Severity::Error)
-                        .count();
-                    text.push_str(&format!(
-                        "{} findings ({errors} errors, {} warnings)\n",
-                        findings.len(),
-                        findings.len() - errors
-                    ));
-                    show::out(&text)?;
-                }
-            }
-            Ok(u8::from(!findings.is_empty()))
-        }
-        Command::Schema { dir, format } => {
-            let catalog = pgstrata_codegen::catalog(&dir).map_err(|e| e.to_string())?;
-            match format {
-                Format::Json => {
-                    let json = serde_json::to_string_pretty(&catalog).map_err(|e| e.to_string())?;
-                    show::out(&format!("{json}\n"))?;
-                }
-                Format::Text => show::out(&show::schema_text(&catalog))?,
-            }
-            Ok(0)
-        }
+        } => show::lint(&dir, format == Format::Json, reversible),
+        Command::Schema { dir, format } => show::schema(&dir, format == Format::Json),
         Command::Generate {
             dir,
             config,

@@ -103,3 +103,39 @@ pub fn generate(
         .and_then(|p| pgstrata_codegen::generate(&p, Default::default(), queries.as_deref()))
         .map_err(|e| e.to_string())
 }
+
+/// `pgstrata lint`: exit code 1 when there are findings.
+pub fn lint(dir: &Path, json: bool, reversible: bool) -> Result<u8, String> {
+    use pgstrata_codegen::lint;
+    let findings = pgstrata_codegen::Project::open(dir, None)
+        .and_then(|p| lint::lint(&p, lint::Options { reversible }))
+        .map_err(|e| e.to_string())?;
+    if json {
+        out(&format!("{}\n", lint::to_json(&findings)))?;
+    } else {
+        let mut text: String = findings.iter().map(|f| format!("{f}\n\n")).collect();
+        let errors = findings
+            .iter()
+            .filter(|f| f.severity == lint::Severity::Error)
+            .count();
+        text.push_str(&format!(
+            "{} findings ({errors} errors, {} warnings)\n",
+            findings.len(),
+            findings.len() - errors
+        ));
+        out(&text)?;
+    }
+    Ok(u8::from(!findings.is_empty()))
+}
+
+/// `pgstrata schema`: the catalog the migrations build, as text or JSON.
+pub fn schema(dir: &Path, json: bool) -> Result<u8, String> {
+    let catalog = pgstrata_codegen::catalog(dir).map_err(|e| e.to_string())?;
+    if json {
+        let json = serde_json::to_string_pretty(&catalog).map_err(|e| e.to_string())?;
+        out(&format!("{json}\n"))?;
+    } else {
+        out(&schema_text(&catalog))?;
+    }
+    Ok(0)
+}

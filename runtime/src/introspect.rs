@@ -58,7 +58,15 @@ async fn read_in_transaction<C: Conn>(conn: &mut C) -> Result<Catalog, Error> {
         .into_iter()
         .filter_map(|r| r.into_iter().next().flatten())
         .collect();
+    read_columns(conn, &mut catalog).await?;
+    read_primary_keys(conn, &mut catalog).await?;
+    read_indexes(conn, &mut catalog).await?;
+    read_enums(conn, &mut catalog).await?;
+    Ok(catalog)
+}
 
+/// Tables and their columns, in table and column order.
+async fn read_columns<C: Conn>(conn: &mut C, catalog: &mut Catalog) -> Result<(), Error> {
     let cols = query(
         conn,
         &format!(
@@ -105,6 +113,11 @@ async fn read_in_transaction<C: Conn>(conn: &mut C) -> Result<Catalog, Error> {
         }
     }
 
+    Ok(())
+}
+
+/// Primary keys, with their columns in key order.
+async fn read_primary_keys<C: Conn>(conn: &mut C, catalog: &mut Catalog) -> Result<(), Error> {
     let pks = query(
         conn,
         &format!(
@@ -130,6 +143,11 @@ async fn read_in_transaction<C: Conn>(conn: &mut C) -> Result<Catalog, Error> {
         }
     }
 
+    Ok(())
+}
+
+/// Indexes, each key as `pg_get_indexdef` prints it.
+async fn read_indexes<C: Conn>(conn: &mut C, catalog: &mut Catalog) -> Result<(), Error> {
     // Indexes other than those behind constraints, and not the partitions of a
     // partitioned table's index (PostgreSQL creates those itself).
     let indexes = query(
@@ -162,6 +180,11 @@ async fn read_in_transaction<C: Conn>(conn: &mut C) -> Result<Catalog, Error> {
         }
     }
 
+    Ok(())
+}
+
+/// Enum types and their labels, in sort order.
+async fn read_enums<C: Conn>(conn: &mut C, catalog: &mut Catalog) -> Result<(), Error> {
     let labels = query(
         conn,
         &format!(
@@ -190,7 +213,7 @@ async fn read_in_transaction<C: Conn>(conn: &mut C) -> Result<Catalog, Error> {
             e.values.push(f(2).unwrap_or_default());
         }
     }
-    Ok(catalog)
+    Ok(())
 }
 
 /// A `format_type` spelling as a [`ColumnType`] that formats back to the same text.

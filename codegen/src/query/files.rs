@@ -91,83 +91,98 @@ pub fn parse_file(file: &str, text: &str) -> Result<Vec<QueryDef>, Errors> {
     }
     for (i, &(line_start, body_start)) in starts.iter().enumerate() {
         let end = starts.get(i + 1).map_or(text.len(), |s| s.0);
-        let header = text[line_start..body_start].trim();
-        let rest = header.trim_start_matches("-- name:").trim();
-        let mut words = rest.split_whitespace();
-        let name = words.next().unwrap_or_default().to_string();
-        let kind = match words.next() {
-            Some(":many") => ResultKind::Many,
-            Some(":one") => ResultKind::One,
-            Some(":opt") => ResultKind::Opt,
-            Some(":exec") => ResultKind::Exec,
-            Some(":rows") => ResultKind::Rows,
-            other => {
-                errors.push(
-                    Diagnostic::at(
-                        file,
-                        text,
-                        1,
-                        line_start,
-                        format!("query {name:?} has no result kind (found {other:?})"),
-                    )
-                    .help("end the line with :many, :one, :opt, :exec or :rows"),
-                );
-                continue;
-            }
-        };
-        if syn::parse_str::<syn::Ident>(&name).is_err() || name.starts_with("r#") {
-            errors.push(
-                Diagnostic::at(
-                    file,
-                    text,
-                    1,
-                    line_start,
-                    format!("query name {name:?} is not a Rust identifier"),
-                )
-                .help("name queries in snake_case: messages_for_session"),
-            );
+        let at = |message: String| Diagnostic::at(file, text, 1, line_start, message);
+        let Some((name, kind)) = header(&text[line_start..body_start], at, &mut errors) else {
             continue;
-        }
+        };
         if out.iter().any(|q| q.name == name) {
             errors.push(
-                Diagnostic::at(
-                    file,
-                    text,
-                    1,
-                    line_start,
-                    format!("query {name} is defined twice"),
-                )
-                .help("give each query its own name"),
+                at(format!("query {name} is defined twice")).help("give each query its own name"),
             );
             continue;
         }
-        let body = &text[body_start..end];
-        let split = match crate::split::split(body) {
-            Ok(s) => s,
-            Err(e) => {
-                errors.push(
-                    Diagnostic::at(file, text, 1, body_start + e.offset, e.message).help(e.help),
-                );
-                continue;
-            }
+        let body = Body {
+            file,
+            text,
+            start: body_start,
+            end,
+            line_start,
         };
+        match body.query(name, kind) {
+            Ok(q) => out.push(q),
+            Err(d) => errors.push(d),
+        }
+    }
+    errors.finish(out)
+}
+
+/// The name and result kind of a `-- name: NAME :kind` line.
+fn header(
+    line: &str,
+    at: impl Fn(String) -> Diagnostic,
+    errors: &mut Errors,
+) -> Option<(String, ResultKind)> {
+    let rest = line.trim().trim_start_matches("-- name:").trim();
+    let mut words = rest.split_whitespace();
+    let name = words.next().unwrap_or_default().to_string();
+    let kind = match words.next() {
+        Some(":many") => ResultKind::Many,
+        Some(":one") => ResultKind::One,
+        Some(":opt") => ResultKind::Opt,
+        Some(":exec") => ResultKind::Exec,
+        Some(":rows") => ResultKind::Rows,
+        other => {
+            errors.push(
+                at(format!(
+                    "query {name:?} has no result kind (found {other:?})"
+                ))
+                .help("end the line with :many, :one, :opt, :exec or :rows"),
+            );
+            return None;
+        }
+    };
+    if syn::parse_str::<syn::Ident>(&name).is_err() || name.starts_with("r#") {
+        errors.push(
+            at(format!("query name {name:?} is not a Rust identifier"))
+                .help("name queries in snake_case: messages_for_session"),
+        );
+        return None;
+    }
+    Some((name, kind))
+}
+
+/// The SQL under one `-- name:` line: from `start` to `end` of the file's `text`.
+struct Body<'a> {
+    file: &'a str,
+    text: &'a str,
+    start: usize,
+    end: usize,
+    line_start: usize,
+}
+
+impl Body<'_> {
+    /// The query: its one statement, the comment above it, and its `:name` parameters
+    /// numbered.
+    fn query(&self, name: String, kind: ResultKind) -> Result<QueryDef, Diagnostic> {
+        let (file, text) = (self.file, self.text);
+        let body = &text[self.start..self.end];
+        let split = crate::split::split(body).map_err(|e| {
+            Diagnostic::at(file, text, 1, self.start + e.offset, e.message).help(e.help)
+        })?;
         let [stmt] = split.statements.as_slice() else {
             let what = if split.statements.is_empty() {
                 "no statement"
             } else {
                 "more than one statement"
             };
-            errors.push(
-                Diagnostic::at(
-                    file,
-                    text,
-                    1,
-                    line_start,
-                    format!("query {name} has {what}"),
-                )
-                .help("put exactly one SQL statement under each `-- name:` line"),
-            );
-            continue;
+            return Err(Diagnostic::at(
+                file,
+                text,
+                1,
+                self.line_start,
+                format!("query {name} has {what}"),
+            )
+            .help("put exactly one SQL statement under each `-- name:` line"));
         };
         let doc: Vec<String> = split
             .comments
@@ -175,27 +190,24 @@ pub fn parse_file(file: &str, text: &str) -> Result<Vec<QueryDef>, Errors> {
             .filter(|c| c.text.end <= stmt.span.start)
             .map(|c| body[c.text.range()].trim().to_string())
             .collect();
-        let start = body_start + stmt.span.start as usize;
-        let raw = &body[stmt.span.range()];
-        match named(raw) {
-            Ok((sql, params, replaced)) => out.push(QueryDef {
-                name,
-                kind,
-                doc,
-                sql,
-                params,
-                file: file.to_string(),
-                text: text.to_string(),
-                start,
-                replaced,
-            }),
-            Err((at, message)) => errors.push(
+        let start = self.start + stmt.span.start as usize;
+        let (sql, params, replaced) =
+            named(&body[stmt.span.range()]).map_err(|(at, message)| {
                 Diagnostic::at(file, text, 1, start + at, message)
-                    .help("use either $1, $2 ... or :name parameters in one query"),
-            ),
-        }
+                    .help("use either $1, $2 ... or :name parameters in one query")
+            })?;
+        Ok(QueryDef {
+            name,
+            kind,
+            doc,
+            sql,
+            params,
+            file: file.to_string(),
+            text: text.to_string(),
+            start,
+            replaced,
+        })
     }
-    errors.finish(out)
 }
 
 /// Where each query starts: (start of its `-- name:` line, end of that line), for

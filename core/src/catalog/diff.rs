@@ -69,58 +69,16 @@ pub fn differences_with(
             );
             continue;
         };
-        let name = |c: &str| format!("column {}.{}.{c}", t.schema, t.name);
-        for c in &t.columns {
-            let Some(lc) = l.column(&c.name) else {
-                push(
-                    false,
-                    format!("{} is missing from the database", name(&c.name)),
-                );
-                continue;
-            };
-            if lc.ty.format() != c.ty.format() {
-                push(
-                    false,
-                    format!(
-                        "{} is {} in the migrations but {} in the database",
-                        name(&c.name),
-                        c.ty.format(),
-                        lc.ty.format()
-                    ),
-                );
-            }
-            if lc.nullable != c.nullable {
-                let n = |b: bool| if b { "nullable" } else { "NOT NULL" };
-                push(
-                    false,
-                    format!(
-                        "{} is {} in the migrations but {} in the database",
-                        name(&c.name),
-                        n(c.nullable),
-                        n(lc.nullable)
-                    ),
-                );
-            }
-            let no_default = c.generated.is_some() || c.identity.is_some();
-            if compare.defaults
-                && !no_default
-                && c.default.as_deref().map(normal) != lc.default.as_deref().map(normal)
-            {
-                let d = |x: &Option<String>| x.clone().unwrap_or_else(|| "no default".into());
-                push(
-                    false,
-                    format!(
-                        "{} has default {} in the migrations but {} in the database",
-                        name(&c.name),
-                        d(&c.default),
-                        d(&lc.default)
-                    ),
-                );
-            }
-        }
+        columns(t, l, compare, &mut push);
         for lc in &l.columns {
             if t.column(&lc.name).is_none() {
-                push(true, format!("{} is in the database only", name(&lc.name)));
+                push(
+                    true,
+                    format!(
+                        "column {}.{}.{} is in the database only",
+                        t.schema, t.name, lc.name
+                    ),
+                );
             }
         }
         let pk = |t: &Table| t.primary_key.as_ref().map(|k| k.columns.clone());
@@ -237,6 +195,60 @@ fn indexes(model: &Table, live: &Table, push: &mut impl FnMut(bool, String)) {
                 l.columns.join(", ")
             ),
         );
+    }
+}
+
+/// The differences of the columns `model` and `live` both have or `model` has.
+fn columns(model: &Table, live: &Table, compare: Compare, push: &mut impl FnMut(bool, String)) {
+    let (t, l) = (model, live);
+    let name = |c: &str| format!("column {}.{}.{c}", t.schema, t.name);
+    for c in &t.columns {
+        let Some(lc) = l.column(&c.name) else {
+            push(
+                false,
+                format!("{} is missing from the database", name(&c.name)),
+            );
+            continue;
+        };
+        if lc.ty.format() != c.ty.format() {
+            push(
+                false,
+                format!(
+                    "{} is {} in the migrations but {} in the database",
+                    name(&c.name),
+                    c.ty.format(),
+                    lc.ty.format()
+                ),
+            );
+        }
+        if lc.nullable != c.nullable {
+            let n = |b: bool| if b { "nullable" } else { "NOT NULL" };
+            push(
+                false,
+                format!(
+                    "{} is {} in the migrations but {} in the database",
+                    name(&c.name),
+                    n(c.nullable),
+                    n(lc.nullable)
+                ),
+            );
+        }
+        let no_default = c.generated.is_some() || c.identity.is_some();
+        if compare.defaults
+            && !no_default
+            && c.default.as_deref().map(normal) != lc.default.as_deref().map(normal)
+        {
+            let d = |x: &Option<String>| x.clone().unwrap_or_else(|| "no default".into());
+            push(
+                false,
+                format!(
+                    "{} has default {} in the migrations but {} in the database",
+                    name(&c.name),
+                    d(&c.default),
+                    d(&lc.default)
+                ),
+            );
+        }
     }
 }
 

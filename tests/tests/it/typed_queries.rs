@@ -104,15 +104,22 @@ async fn query_file_functions_bind_and_read_typed_values() {
         0
     );
 
+    composites_aggregates_and_single_rows(&client).await;
+}
+
+/// The second half of `query_file_functions_bind_and_read_typed_values`, on its data:
+/// a composite written and read, an aggregate row, a table's own struct, an enum of
+/// another schema, and `:one` refusing no row and a second row.
+async fn composites_aggregates_and_single_rows(client: &tokio_postgres::Client) {
     let home = Address {
         street: Some("1 Main St".into()),
         zip: Some(12345),
     };
-    queries::move_home(&client, Some(&home), 2).await.unwrap();
-    assert_eq!(queries::home(&client, 2).await.unwrap().home, Some(home));
-    assert_eq!(queries::home(&client, 1).await.unwrap().home, None);
+    queries::move_home(client, Some(&home), 2).await.unwrap();
+    assert_eq!(queries::home(client, 2).await.unwrap().home, Some(home));
+    assert_eq!(queries::home(client, 1).await.unwrap().home, None);
 
-    let totals = queries::plan_totals(&client).await.unwrap();
+    let totals = queries::plan_totals(client).await.unwrap();
     let (plans, seats, top): (i64, Option<i64>, Option<Decimal>) =
         (totals.plans, totals.seats, totals.top_price);
     assert_eq!(
@@ -121,7 +128,7 @@ async fn query_file_functions_bind_and_read_typed_values() {
     );
 
     // A whole row of billing.plans is the table's own struct.
-    let pro: Vec<billing::Plan> = queries::plans_of_tier(&client, &[billing::PlanTier::Pro])
+    let pro: Vec<billing::Plan> = queries::plans_of_tier(client, &[billing::PlanTier::Pro])
         .await
         .unwrap();
     assert_eq!(pro.len(), 1);
@@ -130,16 +137,16 @@ async fn query_file_functions_bind_and_read_typed_values() {
         (billing::PlanTier::Pro, Some(5))
     );
 
-    let written = queries::write_diary(&client, 7, archive::Feeling::Fine)
+    let written = queries::write_diary(client, 7, archive::Feeling::Fine)
         .await
         .unwrap();
     assert_eq!((written.id, written.f), (7, archive::Feeling::Fine));
 
     // `:one` with no row is an error, not a default; so is a second row.
-    let none = queries::home(&client, 99).await;
+    let none = queries::home(client, 99).await;
     assert!(none.is_err(), "{none:?}");
     let two = pgstrata::query!("SELECT id FROM customers")
-        .fetch_one(&client)
+        .fetch_one(client)
         .await;
     assert!(two.is_err(), "two customers, one expected: {two:?}");
 }

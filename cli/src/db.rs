@@ -1,5 +1,5 @@
 //! Connecting, and what the commands that connect share: the history table's name, the
-//! production mark, the backup, and the comparison of a live schema with the model.
+//! production mark, the backup, and the comparison of a live schema with the catalog.
 
 use std::path::Path;
 

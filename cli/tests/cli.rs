@@ -462,7 +462,7 @@ fn baseline_refuses_a_database_that_differs() {
     );
     assert!(out.contains("nothing was recorded"), "{out}");
     assert_eq!(states(db.url(), &f.0).0, 3, "still nothing recorded");
-    // At version 1 the model has no table b: the database has it, so that is refused too.
+    // At version 1 the catalog has no table b: the database has it, so that is refused too.
     let b1 = pgstrata(Some(db.url()), &["baseline", "1"], &f.0);
     assert!(
         text(&b1).contains("table public.b is in the database only"),

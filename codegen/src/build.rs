@@ -123,7 +123,7 @@ impl Builder {
         Ok(out)
     }
 
-    /// Writes the schema model into `OUT_DIR` for `query!` and `query_as!` (and prints
+    /// Writes the catalog into `OUT_DIR` for `query!` and `query_as!` (and prints
     /// the `rerun-if-changed` lines): they read it there instead of replaying the
     /// migrations at every call site.
     ///

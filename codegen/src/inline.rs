@@ -1,6 +1,6 @@
 //! `query!` and `query_as!`: one-off queries checked where they are written, against the
-//! schema model the crate's build script serialized into `OUT_DIR`
-//! ([`Builder::catalog`](crate::Builder::catalog)). The model is read once per compiler
+//! catalog the crate's build script serialized into `OUT_DIR`
+//! ([`Builder::catalog`](crate::Builder::catalog)). The catalog is read once per compiler
 //! process and kept, so a crate with hundreds of `query!` calls parses it once.
 
 use std::collections::HashMap;
@@ -64,30 +64,22 @@ fn cached<T>(
     Ok(value)
 }
 
-/// The model the build script wrote.
+/// The catalog the build script wrote.
 fn catalog(out_dir: Option<&Path>) -> Result<Arc<Catalog>, String> {
-    let help = "add a build script that writes the schema model: in build.rs, \
+    let help = "add a build script that writes the catalog: in build.rs, \
                 `pgstrata_codegen::Builder::new(\"migrations\").catalog().unwrap();` \
                 (with pgstrata-codegen in [build-dependencies])";
     let Some(dir) = out_dir else {
         return Err(format!(
-            "query! needs the schema model, and this crate has no build script: {help}"
+            "query! needs the catalog, and this crate has no build script: {help}"
         ));
     };
     let path = dir.join(CATALOG_FILE);
     cached(&CATALOGS, &path, || {
-        let text = std::fs::read_to_string(&path).map_err(|e| {
-            format!(
-                "cannot read the schema model {}: {e}; {help}",
-                path.display()
-            )
-        })?;
-        let mut c: Catalog = serde_json::from_str(&text).map_err(|e| {
-            format!(
-                "the schema model {} is damaged ({e}): rebuild",
-                path.display()
-            )
-        })?;
+        let text = std::fs::read_to_string(&path)
+            .map_err(|e| format!("cannot read the catalog {}: {e}; {help}", path.display()))?;
+        let mut c: Catalog = serde_json::from_str(&text)
+            .map_err(|e| format!("the catalog {} is damaged ({e}): rebuild", path.display()))?;
         c.resolve_spellings();
         Ok(c)
     })

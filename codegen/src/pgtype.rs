@@ -107,7 +107,7 @@ pub fn parts(name: &ObjectName) -> Vec<String> {
         .collect()
 }
 
-/// Maps a written type. `Err` names a type the model cannot represent.
+/// Maps a written type. `Err` names a type the catalog cannot represent.
 pub fn written(dt: &DataType) -> Result<Written, String> {
     Ok(match dt {
         DataType::Character(l) | DataType::Char(l) => {

@@ -1,12 +1,10 @@
 //! The migration list compiled into a binary, as three strings.
 //!
-//! `embed_migrations!` used to emit one `Migration::embedded(..)` const call per
-//! migration into a `static`; rustc type-checked and const-evaluated each of them on
-//! every rebuild, 0.6 s of a service embedding 1000 migrations, for a list read once
-//! per start. Now it emits three string literals ([`Encoded`]), decoded into
-//! [`Migration`]s, borrowing the text, the first time a start has something to apply
-//! (a quarter of a microsecond per migration). A start with nothing to do reads only
-//! the first, the versions and checksums ([`heads`], 20 ns per migration).
+//! Text rather than Rust data: rustc would type-check and const-evaluate a `static` of
+//! one value per migration on every rebuild, for a list read once per start. The three
+//! string literals ([`Encoded`]) are decoded into [`Migration`]s, borrowing the text,
+//! the first time a start has something to apply; a start with nothing to do reads only
+//! the first, the versions and checksums ([`heads`]).
 //!
 //! - heads: one line per migration, its version, a tab and its checksum;
 //! - the index: one `M` record per migration in the format of [`crate::text`], whose

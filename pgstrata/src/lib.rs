@@ -23,7 +23,7 @@ pub use pgstrata_macros::embed_migrations;
 /// Returns a [`Query`]; run it with `fetch_all`, `fetch_one`, `fetch_optional` or
 /// `execute` (and their `_blocking` twins). Its rows are a struct with one field per
 /// result column, typed (`Option` where the column can be NULL). Each argument is
-/// checked against its parameter's type. Needs the schema model in `OUT_DIR`: a build
+/// checked against its parameter's type. Needs the catalog in `OUT_DIR`: a build
 /// script calling `pgstrata_codegen::Builder::new("migrations").catalog()`.
 /// Generated enums in results are named as `pgstrata.toml`'s `[queries] schema` says,
 /// or bare (bring them in with `use db::schema::*`).

@@ -347,7 +347,7 @@ pub(super) fn known(ty: ColumnType, nullable: bool) -> E {
 
 pub(super) fn unknown_call(name: &str) -> QueryError {
     QueryError::new(format!(
-        "function {name} is not one pgstrata knows the type of (functions are not part of the model)"
+        "function {name} is not one pgstrata knows the type of (functions are not part of the catalog)"
     ))
     .help(format!("cast the call to say its type: {name}(...)::integer"))
 }

@@ -1,8 +1,8 @@
-//! Replaying migrations into the schema model, statement by statement, in order.
+//! Replaying migrations into the catalog, statement by statement, in order.
 //!
 //! Each statement is parsed with sqlparser (PostgreSQL dialect) and its effect applied
 //! to the [`Catalog`]. A statement sqlparser cannot parse is passed over when it cannot
-//! change the shape the model tracks, and otherwise stops generation with an error that
+//! change the shape the catalog tracks, and otherwise stops generation with an error that
 //! names its file, line and column and the escape hatch: a `-- pgstrata:replay <SQL>`
 //! (or `-- pgstrata:replay skip`) comment on the line before it.
 
@@ -35,7 +35,7 @@ mod user_types;
 /// The replay state.
 #[derive(Clone, Debug)]
 pub struct Replayer {
-    /// The model so far.
+    /// The catalog so far.
     pub catalog: Catalog,
     /// Problems so far.
     pub errors: Errors,
@@ -354,7 +354,7 @@ impl Replayer {
             } => {
                 let schema = match self.resolve_type(&schema, &name) {
                     Some(s) => s,
-                    // An extension's type (citext, hstore, geometry...): the model does not
+                    // An extension's type (citext, hstore, geometry...): the catalog does not
                     // track extensions; such types live in the schema they were created in,
                     // `public` unless written.
                     None => schema.unwrap_or_else(|| "public".into()),

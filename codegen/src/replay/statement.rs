@@ -121,7 +121,7 @@ impl Replayer {
 
     fn create_index(&mut self, ci: &sqlparser::ast::CreateIndex) -> R<()> {
         if self.find_view(&ci.table_name) {
-            // Materialized views have indexes too; the model does not list them.
+            // Materialized views have indexes too; the catalog does not list them.
             return Ok(());
         }
         let Some(i) = self.find_table(&ci.table_name) else {

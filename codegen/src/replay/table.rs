@@ -1,5 +1,5 @@
 //! Replaying tables: CREATE TABLE (with LIKE, INHERITS, PARTITION OF, AS SELECT) and
-//! every ALTER TABLE operation the model tracks.
+//! every ALTER TABLE operation the catalog tracks.
 
 use super::*;
 

@@ -1,6 +1,6 @@
-//! Statements sqlparser cannot parse: can they change what the model tracks?
+//! Statements sqlparser cannot parse: can they change what the catalog tracks?
 //!
-//! The runtime runs them as written either way. For the model, a statement that cannot
+//! The runtime runs them as written either way. For the catalog, a statement that cannot
 //! change tables, columns or types (`DO` blocks without DDL, `REFRESH`, `REINDEX`,
 //! `GRANT`, `ALTER SEQUENCE`, `ALTER TRIGGER`, `ALTER TABLE ... ALTER CONSTRAINT`) is
 //! passed over; anything else stops generation rather than risk a silently wrong model.
@@ -20,7 +20,7 @@ fn words(sql: &str) -> Vec<String> {
 }
 
 /// Whether the body of a `DO` block (its dollar-quoted or quoted string) runs DDL that
-/// changes what the model tracks: `CREATE`/`ALTER`/`DROP` of a table, type, domain,
+/// changes what the catalog tracks: `CREATE`/`ALTER`/`DROP` of a table, type, domain,
 /// view or schema, or `ADD COLUMN` anywhere in it, dynamic SQL in its strings included.
 fn body_runs_ddl(sql: &str) -> bool {
     let mut words = Vec::new();
@@ -45,7 +45,7 @@ fn body_runs_ddl(sql: &str) -> bool {
     })
 }
 
-/// Object kinds whose creation, change or removal changes the model.
+/// Object kinds whose creation, change or removal changes the catalog.
 const SHAPES: &[&str] = &["TABLE", "TYPE", "DOMAIN", "VIEW", "MATERIALIZED", "SCHEMA"];
 
 /// `ALTER TABLE` subcommands that leave columns and types alone.
@@ -199,7 +199,7 @@ pub fn set_schema(sql: &str) -> Option<SetSchema> {
 }
 
 /// `DROP INDEX CONCURRENTLY ...`, which sqlparser does not parse, without the word
-/// CONCURRENTLY: the same effect on the model, in SQL it parses.
+/// CONCURRENTLY: the same effect on the catalog, in SQL it parses.
 pub fn drop_index_concurrently(sql: &str) -> Option<String> {
     let mut tokens = lex::significant(sql);
     let mut word = |w: &str| {

@@ -43,7 +43,7 @@ impl Replayer {
                     comment: None,
                 });
             }
-            // Range and base types: nothing the model maps.
+            // Range and base types: nothing the catalog maps.
             _ => {}
         }
         Ok(())

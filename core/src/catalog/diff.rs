@@ -1,6 +1,6 @@
-//! Comparing a live database with the model.
+//! Comparing a live database with the catalog.
 //!
-//! The model spells defaults and index keys as the migrations wrote them (through
+//! The catalog spells defaults and index keys as the migrations wrote them (through
 //! sqlparser); PostgreSQL spells them as `pg_get_expr` and `pg_get_indexdef` print them,
 //! with casts and parentheses of its own. Both are brought to one [`normal`] form
 //! before comparing, so that only real differences are reported.
@@ -8,7 +8,7 @@
 use super::{Catalog, Index, Table};
 use crate::lex::{self, Kind, Token};
 
-/// One way a live database differs from the model.
+/// One way a live database differs from the catalog.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Difference {
     /// Something the database has and the migrations do not (a table or column added
@@ -44,7 +44,7 @@ impl Compare {
     }
 }
 
-/// How a live database differs from the model: tables, columns (type, nullability),
+/// How a live database differs from the catalog: tables, columns (type, nullability),
 /// primary keys and enum labels. Tables named in `ignore` (the history table) are left
 /// out.
 pub fn differences(model: &Catalog, live: &Catalog, ignore: &[&str]) -> Vec<Difference> {
@@ -134,7 +134,7 @@ pub fn differences_with(
 }
 
 /// Indexes of one table, matched by name, then by definition (an index the migrations
-/// created without a name gets one PostgreSQL chose, which the model only predicts).
+/// created without a name gets one PostgreSQL chose, which the catalog only predicts).
 fn indexes(model: &Table, live: &Table, push: &mut impl FnMut(bool, String)) {
     let key = |i: &Index| {
         (
@@ -293,7 +293,7 @@ pub fn normal(expr: &str) -> String {
                 out.push_str(&text[..quote].to_lowercase());
                 out.push_str(&text[quote..]);
             }
-            // A quoted identifier: as written, quotes dropped (the model and PostgreSQL
+            // A quoted identifier: as written, quotes dropped (the catalog and PostgreSQL
             // quote different names).
             Kind::QuotedIdent => out.push_str(&t.identifier(expr).unwrap_or_default()),
             Kind::Cast => {
@@ -301,7 +301,7 @@ pub fn normal(expr: &str) -> String {
                 continue;
             }
             Kind::Punct if matches!(text, "(" | ")") => {}
-            // `public.f(x)` is how the model may spell what PostgreSQL prints as `f(x)`
+            // `public.f(x)` is how the catalog may spell what PostgreSQL prints as `f(x)`
             // (public is on the search path it prints with).
             Kind::Word
                 if text.eq_ignore_ascii_case("public")

@@ -1,4 +1,5 @@
-//! The schema model: what the migrations build, as PostgreSQL's catalog would show it.
+//! The catalog: the schema the migrations build, as PostgreSQL's own catalog would show
+//! it. (pgstrata calls this model "the catalog" everywhere.)
 //!
 //! The code generator fills it by replaying migration SQL; the runtime fills it by
 //! reading a live database (pg_attribute, pg_enum, pg_constraint). Both spell column
@@ -18,7 +19,7 @@ pub use diff::{differences, differences_with, Compare, Difference};
 pub use ident::quote_ident;
 pub use shape::Shape;
 
-/// Every object the model tracks.
+/// Every object the catalog tracks.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
 pub struct Catalog {
@@ -241,7 +242,7 @@ pub struct Table {
         serde(default, skip_serializing_if = "Option::is_none")
     )]
     pub origin: Option<String>,
-    /// Why the columns are not known (a `CREATE TABLE ... AS SELECT` the model cannot
+    /// Why the columns are not known (a `CREATE TABLE ... AS SELECT` the catalog cannot
     /// resolve), with where it happened. `None` for a fully known table.
     #[cfg_attr(
         feature = "serde",

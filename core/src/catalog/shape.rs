@@ -7,10 +7,9 @@ use crate::DecodeError;
 /// The schema compiled into a binary by `embed_migrations!`: what its generated types
 /// expect, for checking a live database at startup (`MIGRATIONS.verify`).
 ///
-/// Held as one string literal, decoded only when a check runs. Rust data (a static of
-/// table, column and enum structs) made rustc type-check and evaluate one struct literal
-/// per column on every rebuild: 0.4 s of a service with 500 tables, for data read at
-/// most once per start. The text is made by [`Shape::encode`]: one record per line,
+/// Held as one string literal, decoded only when a check runs: Rust data (a static of
+/// table, column and enum structs) would make rustc type-check and evaluate one struct
+/// literal per column on every rebuild, for data read at most once per start. The text is made by [`Shape::encode`]: one record per line,
 /// fields separated by tabs, `\`, tab and newline escaped as `\\`, `\t`, `\n`:
 ///
 /// - `T`, schema, name, then the primary key's columns: a table, whose columns follow;
@@ -28,7 +27,7 @@ impl Shape {
         Shape { encoded }
     }
 
-    /// Encodes every table whose columns are known (views the model could not resolve
+    /// Encodes every table whose columns are known (views the catalog could not resolve
     /// are left out) and every enum of `catalog`.
     pub fn encode(catalog: &Catalog) -> String {
         let mut out = String::new();

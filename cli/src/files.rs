@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 /// Creates the files of a new migration in the layout the folder already uses (folders
 /// with up.sql and down.sql when it has none yet).
 pub fn new_migration(dir: &Path, name: &str) -> Result<Vec<PathBuf>, String> {
-    use pgstrata_codegen::source::Layout;
+    use pgstrata_codegen::Layout;
     let name: String = name
         .split(|c: char| !c.is_alphanumeric())
         .filter(|w| !w.is_empty())
@@ -16,8 +16,8 @@ pub fn new_migration(dir: &Path, name: &str) -> Result<Vec<PathBuf>, String> {
         return Err("the name needs at least one letter or digit".into());
     }
     std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-    let shown = dir.display().to_string();
-    let existing = pgstrata_codegen::source::discover(dir, &shown).map_err(|e| e.to_string())?;
+    let project = pgstrata_codegen::Project::open(dir, None).map_err(|e| e.to_string())?;
+    let existing = project.sources();
     let version = utc_timestamp();
     if let Some(last) = existing.last() {
         if last.version >= version {

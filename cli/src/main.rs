@@ -208,7 +208,7 @@ enum Command {
         #[arg(default_value = "migrations")]
         dir: PathBuf,
         /// The configuration file (default: the pgstrata.toml of the crate the folder is
-        /// in: the nearest folder above it with a Cargo.toml or a pgstrata.toml).
+        /// in: the nearest folder above it with a Cargo.toml, else the folder above it).
         #[arg(long, value_name = "FILE")]
         config: Option<PathBuf>,
         /// A folder of query files to generate typed functions for.

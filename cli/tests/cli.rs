@@ -354,7 +354,7 @@ fn down_refuses_when_a_down_is_missing_and_does_nothing() {
 fn psql_apply(url: &str, dir: &Path) {
     let migrations = pgstrata_codegen_load(dir);
     for (file, single) in migrations {
-        let mut cmd = Command::new("psql");
+        let mut cmd = Command::new(pgstrata_testkit::psql());
         cmd.args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", url]);
         if single {
             cmd.arg("-1");
@@ -517,6 +517,8 @@ fn drift_finds_each_kind_of_manual_change() {
 
 #[test]
 fn up_backup_writes_a_dump_pg_restore_accepts_and_stops_when_it_cannot() {
+    // pg_dump and pg_restore come with psql (the PostgreSQL client).
+    pgstrata_testkit::psql();
     let f = Folder::new("backup", &three());
     let db = fresh_db();
     assert!(pgstrata(Some(db.url()), &["up", "--to", "1"], &f.0)

@@ -16,14 +16,12 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod config;
-pub mod diag;
 pub mod inline;
 pub mod lint;
 pub mod query;
-pub mod source;
-pub mod split;
 
 mod build;
+mod diag;
 mod emit;
 mod expand;
 mod migration;
@@ -31,6 +29,7 @@ mod naming;
 mod pgtype;
 mod project;
 mod replay;
+mod source;
 mod typemap;
 
 use std::path::Path;
@@ -40,6 +39,7 @@ pub use diag::{Diagnostic, Errors};
 pub use expand::{expand, generate};
 pub use pgstrata_core::catalog::Catalog;
 pub use project::{root_of, Project};
+pub use source::{Layout, Source, SqlText};
 pub use typemap::Features;
 
 /// The runtime's records of the migrations of `dir` (a folder as the CLI is given it),

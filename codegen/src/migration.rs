@@ -7,7 +7,7 @@ use pgstrata_core::{Migration, MigrationParts, NoTransactionReason, Span, Transa
 
 use crate::diag::Errors;
 use crate::source::{Source, SqlText};
-use crate::split::{classify, TxClass};
+use pgstrata_core::split::{classify, TxClass};
 
 /// What the leading comment of a migration asks for.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -230,7 +230,7 @@ pub fn to_migration(source: &Source, errors: &mut Errors) -> Migration {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::split::split;
+    use pgstrata_core::split::split;
 
     fn text(sql: &str) -> SqlText {
         SqlText {

@@ -57,9 +57,7 @@ impl Project {
 
     /// The migrations folder `dir` as the CLI is given it (relative to the working
     /// directory), with `config` when given, else the `pgstrata.toml` of the crate the
-    /// folder belongs to: the nearest folder above `dir` that holds a `Cargo.toml` or a
-    /// `pgstrata.toml` (see [`root_of`]). For a folder inside a crate, that is the file
-    /// the macro reads.
+    /// folder is in (see [`root_of`]): the file the macro reads.
     ///
     /// # Errors
     /// As [`Project::in_crate`].
@@ -205,15 +203,81 @@ impl Project {
 }
 
 /// The folder a migrations folder's paths and `pgstrata.toml` belong to, for the CLI:
-/// the nearest folder above `dir` holding a `Cargo.toml` or a `pgstrata.toml`; the
-/// folder above `dir` when none does. For `crate/migrations` that is `crate/`, the folder
-/// the macro reads `pgstrata.toml` from.
+/// the crate the folder is in (the nearest folder above it holding a `Cargo.toml`),
+/// which is where the macro reads `pgstrata.toml` from; outside a crate, the folder
+/// above the migrations folder.
 pub fn root_of(dir: &Path) -> PathBuf {
     let absolute = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
     let parent = absolute.parent().unwrap_or(&absolute);
     parent
         .ancestors()
-        .find(|d| d.join("Cargo.toml").is_file() || d.join(crate::config::FILE).is_file())
+        .find(|d| d.join("Cargo.toml").is_file())
         .unwrap_or(parent)
         .to_path_buf()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn folder(files: &[(&str, &str)]) -> PathBuf {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        static N: AtomicUsize = AtomicUsize::new(0);
+        let root = std::env::temp_dir().join(format!(
+            "pgstrata-project-{}-{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::SeqCst)
+        ));
+        let _ = std::fs::remove_dir_all(&root);
+        for (path, text) in files {
+            let p = root.join(path);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, text).unwrap();
+        }
+        root
+    }
+
+    /// The macro (`in_crate`) and the CLI (`open`) read one configuration file: the one
+    /// beside the crate's `Cargo.toml`, wherever the migrations folder sits inside it.
+    #[test]
+    fn the_macro_and_the_cli_read_the_same_config() {
+        let root = folder(&[
+            ("Cargo.toml", "[package]\nname = \"x\"\n"),
+            ("pgstrata.toml", "[names]\nusers = \"Account\"\n"),
+            ("db/migrations/V1__a.sql", "CREATE TABLE users (id int);"),
+            ("db/pgstrata.toml", "[names]\nusers = \"NotRead\"\n"),
+        ]);
+        let config = std::fs::canonicalize(root.join("pgstrata.toml")).unwrap();
+        let by_macro = Project::in_crate(&root, "db/migrations", None).unwrap();
+        assert_eq!(
+            by_macro.config_path(),
+            Some(root.join("pgstrata.toml").as_path())
+        );
+        assert_eq!(by_macro.config().names["users"], "Account");
+        // The CLI is given the folder, and finds the crate above it: the pgstrata.toml in
+        // `db/` is read by neither.
+        let by_cli = Project::open(&root.join("db/migrations"), None).unwrap();
+        let read = by_cli
+            .config_path()
+            .map(|p| std::fs::canonicalize(p).unwrap());
+        assert_eq!(read, Some(config));
+        assert_eq!(by_cli.config().names["users"], "Account");
+        let _ = std::fs::remove_dir_all(&root);
+    }
+
+    /// Outside a crate (a folder of SQL files), the CLI reads the pgstrata.toml beside
+    /// the migrations folder, and none when there is none.
+    #[test]
+    fn outside_a_crate_the_folder_above_holds_the_config() {
+        let root = folder(&[
+            ("pgstrata.toml", "[lint]\nallow = [\"drop-table\"]\n"),
+            ("m/V1__a.sql", "CREATE TABLE t (id int);"),
+        ]);
+        let p = Project::open(&root.join("m"), None).unwrap();
+        assert_eq!(p.config().lint.allow, ["drop-table"]);
+        std::fs::remove_file(root.join("pgstrata.toml")).unwrap();
+        let p = Project::open(&root.join("m"), None).unwrap();
+        assert!(p.config_path().is_none() && p.config().lint.allow.is_empty());
+        let _ = std::fs::remove_dir_all(&root);
+    }
 }

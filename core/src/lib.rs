@@ -14,6 +14,7 @@
 pub mod catalog;
 pub mod embedded;
 pub mod lex;
+pub mod split;
 pub mod sql;
 mod text;
 

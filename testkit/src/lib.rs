@@ -8,10 +8,13 @@
 //!
 //! Each test asks for a [`fresh_db`]: a new, empty database on that server.
 //!
+//! On a machine without the server (or PgBouncer), the programs are installed with
+//! apt-get when the process is root, saying so; otherwise the message names the command.
 //! Nothing here skips: when no server can be had, [`fresh_db`] panics with a message
 //! saying how to provide one, so the test fails.
 #![deny(missing_docs)]
 
+mod install;
 mod pooler;
 
 pub use pooler::{PoolMode, Pooler, POOLER_HOW_TO};
@@ -28,7 +31,31 @@ use std::time::{Duration, Instant};
 pub const HOW_TO: &str =
     "set DATABASE_URL to a PostgreSQL server where this user may CREATE DATABASE \
 (e.g. postgres://postgres@127.0.0.1:5432/postgres), or install the server binaries \
-(apt-get install -y postgresql) so a throwaway one can be started";
+(`sudo apt-get install -y postgresql`; run as root, the tests install them themselves) \
+so a throwaway one can be started";
+
+/// The `psql` program (installed with the PostgreSQL client when missing and this
+/// process may), for tests that apply SQL the way a user's shell would.
+///
+/// # Panics
+/// When it is missing and cannot be installed: the message names the command.
+pub fn psql() -> PathBuf {
+    let find = || {
+        bin_dir()
+            .ok()
+            .map(|d| d.join("psql"))
+            .filter(|p| p.is_file())
+            .or_else(|| install::on_path("psql").then(|| PathBuf::from("psql")))
+    };
+    if let Err(e) = install::ensure(
+        "psql (the PostgreSQL client)",
+        &["postgresql-client"],
+        || find().is_some(),
+    ) {
+        panic!("{e}");
+    }
+    find().unwrap_or_else(|| PathBuf::from("psql"))
+}
 
 /// The server tests run against.
 #[derive(Debug)]
@@ -254,7 +281,7 @@ fn server_user() -> Option<(u32, u32)> {
         .or(Some((65534, 65534)))
 }
 
-fn is_root() -> bool {
+pub(crate) fn is_root() -> bool {
     // No libc call needed: /proc/self is owned by the process's effective user.
     use std::os::unix::fs::MetadataExt;
     fs::metadata("/proc/self")
@@ -263,6 +290,11 @@ fn is_root() -> bool {
 }
 
 fn start_throwaway() -> Result<Server, String> {
+    install::ensure(
+        "the PostgreSQL server (initdb, postgres)",
+        &["postgresql"],
+        || bin_dir().is_ok(),
+    )?;
     let bin = bin_dir()?;
     clean_stale();
     let stamp = std::time::SystemTime::now()

@@ -27,7 +27,7 @@ pub struct Pooler {
 
 /// What to install when PgBouncer is missing.
 pub const POOLER_HOW_TO: &str =
-    "install PgBouncer (apt-get install -y pgbouncer; .ci/run does this when it is missing)";
+    "install PgBouncer (`sudo apt-get install -y pgbouncer`; run as root, the tests install it themselves)";
 
 impl Pooler {
     /// Starts PgBouncer in `mode` with at most `pool_size` server connections per
@@ -41,11 +41,14 @@ impl Pooler {
     }
 
     fn try_start(mode: PoolMode, pool_size: u32) -> Result<Pooler, String> {
-        let bin = ["/usr/sbin/pgbouncer", "/usr/bin/pgbouncer"]
-            .into_iter()
-            .map(PathBuf::from)
-            .find(|p| p.is_file())
-            .ok_or("no pgbouncer binary in /usr/sbin or /usr/bin")?;
+        let find = || {
+            ["/usr/sbin/pgbouncer", "/usr/bin/pgbouncer"]
+                .into_iter()
+                .map(PathBuf::from)
+                .find(|p| p.is_file())
+        };
+        crate::install::ensure("PgBouncer", &["pgbouncer"], || find().is_some())?;
+        let bin = find().ok_or("no pgbouncer binary in /usr/sbin or /usr/bin")?;
         let config: postgres::Config = server()
             .admin_url
             .parse()

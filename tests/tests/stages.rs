@@ -28,7 +28,7 @@ fn queries(name: &str) -> Vec<String> {
     let path = root().join("queries").join(format!("{name}.sql"));
     let text = std::fs::read_to_string(&path)
         .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
-    let split = pgstrata_codegen::split::split(&text).unwrap_or_else(|e| panic!("{e:?}"));
+    let split = pgstrata_core::split::split(&text).unwrap_or_else(|e| panic!("{e:?}"));
     split
         .statements
         .iter()

@@ -15,7 +15,7 @@ impl Schema<'_> {
     /// An enum type's Rust enum, named `name`.
     pub(super) fn enum_items(&mut self, e: &Enum, name: &str) -> Vec<TokenStream> {
         let p = quote!(::pgstrata::__private);
-        let ident = naming::ident(&name);
+        let ident = naming::ident(name);
         let mut seen = BTreeMap::new();
         let mut variants = Vec::new();
         let mut idents = Vec::new();
@@ -106,7 +106,7 @@ impl Schema<'_> {
         inner: &TokenStream,
     ) -> Vec<TokenStream> {
         let p = quote!(::pgstrata::__private);
-        let ident = naming::ident(&name);
+        let ident = naming::ident(name);
         let sql = &d.name;
         let doc = doc_lines(
             &format!(
@@ -166,7 +166,7 @@ impl Schema<'_> {
     ) -> Vec<TokenStream> {
         let p = quote!(::pgstrata::__private);
         let names: Vec<&str> = c.attributes.iter().map(|a| a.name.as_str()).collect();
-        let ident = naming::ident(&name);
+        let ident = naming::ident(name);
         let sql = &c.name;
         let doc = doc_lines(
             &format!(" The composite type `{}.{}`.", c.schema, c.name),

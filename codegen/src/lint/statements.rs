@@ -120,8 +120,8 @@ impl Linter<'_> {
             .get(i)
             .map_or(&[][..], |s| s.words.as_slice());
         let word = |n: usize| words.get(n).map_or("", String::as_str);
-        match crate::split::classify(words) {
-            crate::split::TxClass::RefusedInTransaction => {
+        match pgstrata_core::split::classify(words) {
+            pgstrata_core::split::TxClass::RefusedInTransaction => {
                 self.concurrent.get_or_insert((i, at));
             }
             _ if !matches!(word(0), "SET" | "RESET" | "SELECT" | "COMMENT") => {

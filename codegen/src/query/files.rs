@@ -75,7 +75,9 @@ pub fn parse_file(file: &str, text: &str) -> Result<Vec<QueryDef>, Errors> {
                 .into())
         }
     };
-    if let Ok(split) = crate::split::split(&text[..starts.first().map_or(text.len(), |s| s.0)]) {
+    if let Ok(split) =
+        pgstrata_core::split::split(&text[..starts.first().map_or(text.len(), |s| s.0)])
+    {
         if let Some(s) = split.statements.first() {
             errors.push(
                 Diagnostic::at(
@@ -166,7 +168,7 @@ impl Body<'_> {
     fn query(&self, name: String, kind: ResultKind) -> Result<QueryDef, Diagnostic> {
         let (file, text) = (self.file, self.text);
         let body = &text[self.start..self.end];
-        let split = crate::split::split(body).map_err(|e| {
+        let split = pgstrata_core::split::split(body).map_err(|e| {
             Diagnostic::at(file, text, 1, self.start + e.offset, e.message).help(e.help)
         })?;
         let [stmt] = split.statements.as_slice() else {

@@ -19,7 +19,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use crate::diag::{Diagnostic, Errors};
-use crate::split::Split;
+use pgstrata_core::split::Split;
 use read::read_dir_sorted;
 
 mod names;

@@ -8,7 +8,7 @@ use pgstrata_core::lex::{self, Kind};
 
 use super::SqlText;
 use crate::diag::{Diagnostic, Errors};
-use crate::split::split;
+use pgstrata_core::split::split;
 
 /// Files larger than this are refused: they are embedded in the binary and parsed at
 /// every build (bulk data belongs in a `COPY` from a file at run time).

@@ -194,7 +194,7 @@ pub fn apply_with_psql(url: &str, migrations: &Migrations) {
             pgstrata::__private::Transaction::Wrapped
                 | pgstrata::__private::Transaction::OwnBeginCommit { .. }
         );
-        let mut cmd = std::process::Command::new("psql");
+        let mut cmd = std::process::Command::new(pgstrata_testkit::psql());
         cmd.args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", url]);
         if single {
             cmd.arg("-1");
@@ -220,7 +220,7 @@ pub fn queries(name: &str) -> Vec<String> {
         .join(format!("{name}.sql"));
     let text = std::fs::read_to_string(&path)
         .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
-    let split = pgstrata_codegen::split::split(&text).unwrap_or_else(|e| panic!("{e:?}"));
+    let split = pgstrata_core::split::split(&text).unwrap_or_else(|e| panic!("{e:?}"));
     split
         .statements
         .iter()

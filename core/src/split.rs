@@ -2,12 +2,12 @@
 //!
 //! Statements are cut out of the original text by span, never rebuilt from tokens, so
 //! `E'...\'...'` escapes and formatting survive exactly as written. The tokens come
-//! from the one lexer ([`pgstrata_core::lex`]); what the splitter adds is where a `;`
+//! from the one lexer ([`crate::lex`]); what the splitter adds is where a `;`
 //! does not end a statement: inside the `BEGIN ATOMIC ... END` body of a SQL-standard
 //! function.
 
-use pgstrata_core::lex::{self, Kind};
-use pgstrata_core::Span;
+use crate::lex::{self, Kind};
+use crate::Span;
 
 /// One statement of a file.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -37,7 +37,7 @@ pub struct Split {
 }
 
 /// Where splitting failed: something opened and never closed.
-pub type SplitError = pgstrata_core::lex::LexError;
+pub type SplitError = crate::lex::LexError;
 
 /// How many words of each statement are kept for classification.
 const WORDS: usize = 8;

@@ -6,7 +6,7 @@
 //! `it::model` and `it::queries`.
 
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use pgstrata_codegen::query::describe;
 
@@ -14,14 +14,21 @@ fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// Every migrations folder with a query corpus: (name, folder).
-fn corpora() -> Vec<(&'static str, PathBuf)> {
+/// Every migrations folder with a query corpus: (name, folder relative to this crate,
+/// so the snapshots name files the same way in any checkout).
+fn corpora() -> Vec<(&'static str, &'static str)> {
     vec![
-        ("project", root().join("../migrations")),
-        ("lemmy", root().join("corpus/lemmy/migrations")),
-        ("seeds", root().join("corpus/seeds/migrations")),
-        ("features", root().join("fixtures/features")),
+        ("project", "../migrations"),
+        ("lemmy", "corpus/lemmy/migrations"),
+        ("seeds", "corpus/seeds/migrations"),
+        ("features", "fixtures/features"),
     ]
+}
+
+fn catalog(name: &str, dir: &str) -> pgstrata_codegen::Catalog {
+    pgstrata_codegen::Project::in_crate(root(), dir, None)
+        .and_then(|p| p.catalog().cloned())
+        .unwrap_or_else(|e| panic!("{name}: {e}"))
 }
 
 fn queries(name: &str) -> Vec<String> {
@@ -39,7 +46,7 @@ fn queries(name: &str) -> Vec<String> {
 #[test]
 fn replayed_schema_of_every_corpus() {
     for (name, dir) in corpora() {
-        let catalog = pgstrata_codegen::catalog(&dir).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let catalog = catalog(name, dir);
         let json = serde_json::to_string_pretty(&catalog).unwrap();
         insta::assert_snapshot!(format!("schema_{name}"), json);
     }
@@ -48,7 +55,7 @@ fn replayed_schema_of_every_corpus() {
 #[test]
 fn description_of_every_corpus_query() {
     for (name, dir) in corpora() {
-        let catalog = pgstrata_codegen::catalog(&dir).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let catalog = catalog(name, dir);
         let list = queries(name);
         assert!(!list.is_empty(), "no queries for {name}");
         let mut out = String::new();

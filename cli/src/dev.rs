@@ -130,7 +130,7 @@ pub fn seed(dir: &Path, seeds: &Path, db: &Db, force: bool) -> Result<u8, String
 /// Drops what the migrations created (or the whole database), applies them again and
 /// seeds. Never on a database marked production.
 pub fn reset(dir: &Path, seeds: &Path, db: &Db, recreate: bool, yes: bool) -> Result<u8, String> {
-    let model = pgstrata_codegen::catalog(dir).map_err(|e| e.to_string())?;
+    let model = crate::files::catalog(dir)?;
     load(dir)?;
     let mut client = connect(db)?;
     db::refuse_production(db, &mut client, "reset", None)?;

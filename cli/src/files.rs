@@ -1,6 +1,23 @@
-//! `pgstrata new`: a migration in the folder's own layout.
+//! The migrations folder: reading it as every command does, and `pgstrata new`.
 
 use std::path::{Path, PathBuf};
+
+use pgstrata_codegen::Project;
+
+/// The folder's migrations through the pipeline the macro uses, printing a note on stderr
+/// for each entry passed over as not a migration.
+pub fn open(dir: &Path) -> Result<Project, String> {
+    let project = Project::open(dir, None).map_err(|e| e.to_string())?;
+    for note in project.notes() {
+        eprintln!("note: {note}");
+    }
+    Ok(project)
+}
+
+/// The catalog the folder's migrations build.
+pub fn catalog(dir: &Path) -> Result<pgstrata_core::catalog::Catalog, String> {
+    open(dir)?.into_catalog().map_err(|e| e.to_string())
+}
 
 /// Creates the files of a new migration in the layout the folder already uses (folders
 /// with up.sql and down.sql when it has none yet).
@@ -16,7 +33,7 @@ pub fn new_migration(dir: &Path, name: &str) -> Result<Vec<PathBuf>, String> {
         return Err("the name needs at least one letter or digit".into());
     }
     std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-    let project = pgstrata_codegen::Project::open(dir, None).map_err(|e| e.to_string())?;
+    let project = open(dir)?;
     let existing = project.sources();
     let version = utc_timestamp();
     if let Some(last) = existing.last() {

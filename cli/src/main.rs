@@ -94,15 +94,27 @@ enum Command {
         #[command(flatten)]
         db: Db,
     },
-    /// Adopt a database whose schema was built before pgstrata managed it: record every
-    /// migration up to VERSION as applied without running it, after checking that the
-    /// live schema equals the one those migrations build.
+    /// Adopt a database whose schema was built before pgstrata managed it. With --from
+    /// TOOL: record as applied exactly the migrations that tool (diesel, sqlx, refinery,
+    /// flyway, prisma, golang-migrate, dbmate) recorded in its history table, which is
+    /// only read. With VERSION: record every migration up to VERSION as applied, after
+    /// checking that the live schema equals the one they build (differences you have
+    /// checked can be accepted with --accept). Nothing is recorded on any refusal.
     Baseline {
-        /// The last migration the database already has.
-        version: i64,
-        /// The migrations folder.
-        #[arg(default_value = "migrations")]
-        dir: PathBuf,
+        /// `[VERSION] [DIR]`: the last migration the database already has (not with
+        /// --from), and the migrations folder (default `migrations`).
+        #[arg(num_args = 0..=2, value_name = "VERSION] [DIR")]
+        args: Vec<String>,
+        /// Adopt the history of this tool.
+        #[arg(long, value_name = "TOOL")]
+        from: Option<String>,
+        /// A difference between the schema and the migrations to record through anyway,
+        /// as `pgstrata drift` prints it (repeatable).
+        #[arg(long, value_name = "DIFFERENCE")]
+        accept: Vec<String>,
+        /// A file of accepted differences, one per line.
+        #[arg(long, value_name = "FILE")]
+        accept_file: Option<PathBuf>,
         #[command(flatten)]
         db: Db,
     },
@@ -264,7 +276,13 @@ fn run(command: Command) -> Result<u8, String> {
             },
         ),
         Command::Down { dir, db, to } => migrate::down(&dir, &db, to),
-        Command::Baseline { version, dir, db } => migrate::baseline(&dir, &db, version),
+        Command::Baseline {
+            args,
+            from,
+            accept,
+            accept_file,
+            db,
+        } => migrate::baseline_command(&args, from.as_deref(), accept, accept_file, &db),
         Command::Resolve {
             dir,
             db,

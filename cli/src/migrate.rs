@@ -13,7 +13,9 @@ use crate::{Db, Format};
 
 /// Loads the folder through the same resolver `embed_migrations!` uses.
 pub fn load(dir: &Path) -> Result<Migrations, String> {
-    let list = pgstrata_codegen::load(dir).map_err(|e| e.to_string())?;
+    let list = crate::files::open(dir)?
+        .into_migrations()
+        .map_err(|e| e.to_string())?;
     Migrations::new(list).map_err(|e| e.to_string())
 }
 
@@ -40,6 +42,17 @@ pub fn status(dir: &Path, db: &Db, format: Format) -> Result<u8, String> {
     let history = migrations
         .history_blocking(&mut client, &db.history_table)
         .map_err(|e| e.to_string())?;
+    // With no history of pgstrata's, another tool's would make `up` apply everything
+    // again: that needs attention, not "pending".
+    let foreign: Vec<_> = if history.is_empty() {
+        pgstrata_runtime::adopt::find_blocking(&mut client)
+            .map_err(|e| e.to_string())?
+            .into_iter()
+            .filter(|f| f.rows > 0)
+            .collect()
+    } else {
+        Vec::new()
+    };
     let rows = migrations.status(&history);
     match format {
         Format::Json => {
@@ -63,13 +76,18 @@ pub fn status(dir: &Path, db: &Db, format: Format) -> Result<u8, String> {
         }
         Format::Text => out(&status_text(&rows))?,
     }
-    Ok(if rows.iter().any(|r| r.state.is_wrong()) {
-        4
-    } else if rows.iter().any(|r| r.state == State::Pending) {
-        3
-    } else {
-        0
-    })
+    if !foreign.is_empty() {
+        eprintln!("{}", pgstrata_runtime::adopt::refuse(&foreign));
+    }
+    Ok(
+        if rows.iter().any(|r| r.state.is_wrong()) || !foreign.is_empty() {
+            4
+        } else if rows.iter().any(|r| r.state == State::Pending) {
+            3
+        } else {
+            0
+        },
+    )
 }
 
 /// Prints a line as a run goes; a closed pipe is not worth failing the run for.
@@ -200,7 +218,75 @@ pub fn down(dir: &Path, db: &Db, to: i64) -> Result<u8, String> {
     Ok(0)
 }
 
-pub fn baseline(dir: &Path, db: &Db, version: i64) -> Result<u8, String> {
+/// `pgstrata baseline [VERSION] [DIR] [--from TOOL] [--accept DIFF]...`.
+pub fn baseline_command(
+    args: &[String],
+    from: Option<&str>,
+    mut accept: Vec<String>,
+    accept_file: Option<PathBuf>,
+    db: &Db,
+) -> Result<u8, String> {
+    let (version, dir) = match (args, from) {
+        ([v, d], None) => (Some(v.as_str()), d.as_str()),
+        ([v], None) if v.parse::<i64>().is_ok() => (Some(v.as_str()), "migrations"),
+        ([d], Some(_)) => (None, d.as_str()),
+        ([], Some(_)) => (None, "migrations"),
+        (_, Some(_)) => return Err("with --from, give only the migrations folder: the tool's history says which migrations are applied".into()),
+        _ => return Err("say which migration the database has reached: `pgstrata baseline VERSION [DIR]`, or adopt another tool's history with `--from TOOL`".into()),
+    };
+    let dir = Path::new(dir);
+    if let Some(tool) = from {
+        let tool = pgstrata_runtime::Tool::from_name(tool).ok_or_else(|| {
+            let names: Vec<&str> = pgstrata_runtime::Tool::ALL
+                .iter()
+                .map(|t| t.name())
+                .collect();
+            format!("unknown tool {tool:?}: --from takes {}", names.join(", "))
+        })?;
+        return adopt(dir, db, tool);
+    }
+    let version = version
+        .unwrap_or_default()
+        .parse::<i64>()
+        .map_err(|_| format!("{:?} is not a version", version.unwrap_or_default()))?;
+    if let Some(file) = accept_file {
+        let text = std::fs::read_to_string(&file)
+            .map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+        accept.extend(
+            text.lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty() && !l.starts_with('#'))
+                .map(str::to_string),
+        );
+    }
+    baseline(dir, db, version, &accept)
+}
+
+/// `baseline --from TOOL`: records what the tool recorded as applied.
+fn adopt(dir: &Path, db: &Db, tool: pgstrata_runtime::Tool) -> Result<u8, String> {
+    let migrations = load(dir)?;
+    let mut client = connect(db)?;
+    let report = migrations
+        .runner()
+        .history_table(db.history_table.clone())
+        .adopt_only_blocking(&mut client, tool)
+        .map_err(|e| e.to_string())?;
+    let mut text = String::new();
+    for (version, name) in &report.adopted {
+        let label = migrations
+            .get(*version)
+            .map_or_else(|| format!("V{version}__{name}"), |m| m.to_string());
+        text.push_str(&format!("adopted {label}\n"));
+    }
+    text.push_str(&format!(
+        "recorded {} migrations {tool} applied; its history table is left as it was\n",
+        report.adopted.len()
+    ));
+    out(&text)?;
+    Ok(0)
+}
+
+pub fn baseline(dir: &Path, db: &Db, version: i64, accept: &[String]) -> Result<u8, String> {
     let migrations = load(dir)?;
     if migrations.get(version).is_none() {
         return Err(format!(
@@ -218,23 +304,42 @@ pub fn baseline(dir: &Path, db: &Db, version: i64) -> Result<u8, String> {
             history.len()
         ));
     }
-    let model = pgstrata_codegen::Project::open(dir, None)
-        .and_then(|p| p.catalog_until(version))
+    let model = crate::files::open(dir)?
+        .catalog_until(version)
         .map_err(|e| e.to_string())?;
     let diffs = db::live_differences(db, &mut client, &model)?;
-    if !diffs.is_empty() {
+    let unknown: Vec<&String> = accept
+        .iter()
+        .filter(|a| !diffs.iter().any(|d| d.message == **a))
+        .collect();
+    if !unknown.is_empty() {
         return Err(format!(
-            "the database does not match the migrations up to {version} ({} differences); nothing was recorded:\n{}",
-            diffs.len(),
-            listed(&diffs, 20)
+            "--accept names differences there are not (nothing was recorded): {}",
+            unknown
+                .iter()
+                .map(|a| format!("{a:?}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    let open: Vec<_> = diffs
+        .into_iter()
+        .filter(|d| !accept.contains(&d.message))
+        .collect();
+    if !open.is_empty() {
+        return Err(format!(
+            "the database does not match the migrations up to {version} ({} differences); nothing was recorded:\n{}\n  help: fix the database, or after checking a difference, record through it with --accept \"<difference>\"",
+            open.len(),
+            listed(&open, 20)
         ));
     }
     let table = db::history_table(db)?;
     let mut sql = format!("BEGIN;\n{};\n", table.create_sql());
-    let adopted: Vec<_> = migrations
+    let upto = migrations
         .iter()
-        .filter(|m| m.version() <= version)
-        .collect();
+        .position(|m| m.version() == version)
+        .map_or(0, |i| i + 1);
+    let adopted: Vec<_> = migrations.iter().take(upto).collect();
     for m in &adopted {
         sql.push_str(&format!(
             "INSERT INTO {} (version, name, checksum) VALUES ({}, {}, {});\n",
@@ -310,7 +415,7 @@ pub fn resolve(dir: &Path, db: &Db, version: i64, mark_applied: bool) -> Result<
 
 /// Exit code 0: the database matches; 5: it differs.
 pub fn drift(dir: &Path, db: &Db) -> Result<u8, String> {
-    let model = pgstrata_codegen::catalog(dir).map_err(|e| e.to_string())?;
+    let model = crate::files::catalog(dir)?;
     let mut client = connect(db)?;
     let diffs = db::live_differences(db, &mut client, &model)?;
     if diffs.is_empty() {

@@ -107,8 +107,7 @@ pub fn generate(
 /// `pgstrata lint`: exit code 1 when there are findings.
 pub fn lint(dir: &Path, json: bool, reversible: bool) -> Result<u8, String> {
     use pgstrata_codegen::lint;
-    let findings = pgstrata_codegen::Project::open(dir, None)
-        .and_then(|p| lint::lint(&p, lint::Options { reversible }))
+    let findings = lint::lint(&crate::files::open(dir)?, lint::Options { reversible })
         .map_err(|e| e.to_string())?;
     if json {
         out(&format!("{}\n", lint::to_json(&findings)))?;
@@ -130,7 +129,7 @@ pub fn lint(dir: &Path, json: bool, reversible: bool) -> Result<u8, String> {
 
 /// `pgstrata schema`: the catalog the migrations build, as text or JSON.
 pub fn schema(dir: &Path, json: bool) -> Result<u8, String> {
-    let catalog = pgstrata_codegen::catalog(dir).map_err(|e| e.to_string())?;
+    let catalog = crate::files::catalog(dir)?;
     if json {
         let json = serde_json::to_string_pretty(&catalog).map_err(|e| e.to_string())?;
         out(&format!("{json}\n"))?;

@@ -57,7 +57,7 @@ pub fn load(dir: impl AsRef<Path>) -> Result<Vec<pgstrata_core::Migration>, Erro
 /// # Errors
 /// Every problem found in the folder, and every statement that cannot be modelled.
 pub fn catalog(dir: impl AsRef<Path>) -> Result<Catalog, Errors> {
-    Project::open(dir.as_ref(), None)?.catalog().cloned()
+    Project::open(dir.as_ref(), None)?.into_catalog()
 }
 
 /// What `embed_migrations!` defines, empty: emitted beside the compile errors so that

@@ -30,6 +30,8 @@ pub struct Project {
     config: Config,
     config_path: Option<PathBuf>,
     sources: Vec<Source>,
+    /// Entries of the folder passed over as not migrations.
+    notes: Vec<crate::Diagnostic>,
     migrations: Vec<Migration>,
     /// Problems of the files' own SQL (directives, transaction control): they do not
     /// stop the replay, so one build reports them beside the replay's.
@@ -78,7 +80,7 @@ impl Project {
             None => Config::load(root)?,
         };
         config.check_paths()?;
-        let sources = crate::source::discover(dir, shown)?;
+        let crate::source::Discovery { sources, notes } = crate::source::discover(dir, shown)?;
         let mut problems = Errors::default();
         let migrations = sources
             .iter()
@@ -90,6 +92,7 @@ impl Project {
             config,
             config_path,
             sources,
+            notes,
             migrations,
             problems,
             catalog: OnceCell::new(),
@@ -119,6 +122,13 @@ impl Project {
     /// The migrations as found on disk, in the order they apply.
     pub fn sources(&self) -> &[Source] {
         &self.sources
+    }
+
+    /// Entries of the folder that are not migrations (a README, a data file, Prisma's
+    /// `migration_lock.toml`), passed over as the folder's tool passes over them: the CLI
+    /// prints them as notes, the build stays quiet.
+    pub fn notes(&self) -> &[crate::Diagnostic] {
+        &self.notes
     }
 
     /// The runtime's records of the migrations, in the order they apply.
@@ -157,7 +167,7 @@ impl Project {
     pub fn catalog(&self) -> Result<&Catalog, Errors> {
         let replayed = self.catalog.get_or_init(|| {
             let mut errors = self.problems.clone();
-            match self.replay(i64::MAX, &mut ()).finish() {
+            match self.replay(None, &mut ()).finish() {
                 Ok(c) => errors.finish(c),
                 Err(e) => {
                     errors.append(e);
@@ -168,14 +178,25 @@ impl Project {
         replayed.as_ref().map_err(Clone::clone)
     }
 
-    /// The catalog after the migrations up to and including `version` (what a database
-    /// at that version should look like).
+    /// The catalog, owned (replayed unless already).
+    ///
+    /// # Errors
+    /// As [`Project::catalog`].
+    pub fn into_catalog(self) -> Result<Catalog, Errors> {
+        self.catalog()?;
+        self.catalog
+            .into_inner()
+            .unwrap_or_else(|| Err(Errors::default()))
+    }
+
+    /// The catalog after the migrations up to and including the one of `version`, in
+    /// the order they apply (what a database at that version should look like).
     ///
     /// # Errors
     /// As [`Project::catalog`], for those migrations.
     pub fn catalog_until(&self, version: i64) -> Result<Catalog, Errors> {
         let mut errors = self.problems.clone();
-        match self.replay(version, &mut ()).finish() {
+        match self.replay(Some(version), &mut ()).finish() {
             Ok(c) => errors.finish(c),
             Err(e) => {
                 errors.append(e);
@@ -184,19 +205,24 @@ impl Project {
         }
     }
 
-    /// Replays the up SQL of the migrations up to `version`, in order, showing each
+    /// Replays the up SQL of the migrations, in order, through the one of version `until`
+    /// (all of them with `None`), showing each
     /// migration and statement to `observer`; the replay's end state holds the catalog
     /// and every statement that could not be modelled ([`Replayer::finish`] adds the
     /// tables whose columns stayed unknown).
-    pub(crate) fn replay<'s>(&'s self, version: i64, observer: &mut dyn Observer<'s>) -> Replayer {
+    pub(crate) fn replay<'s>(
+        &'s self,
+        until: Option<i64>,
+        observer: &mut dyn Observer<'s>,
+    ) -> Replayer {
         let mut r = Replayer::default();
         for (source, migration) in self.sources.iter().zip(&self.migrations) {
-            if source.version > version {
-                break;
-            }
             observer.begin(source, migration, &r);
             r.file_observed(&source.up, observer);
             observer.end(source, &r);
+            if until == Some(source.version) {
+                break;
+            }
         }
         r
     }

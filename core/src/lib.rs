@@ -237,10 +237,33 @@ impl Migration {
     }
 }
 
+impl Migration {
+    /// The name its tool knows it by, from its file: the folder of a folder layout
+    /// (`2019-02-26-002946_create_user` for diesel, Prisma's folder), the file without
+    /// `.sql` (and `.up`) otherwise (`V1__init`, `20250101_users`); `V{version}__{name}`
+    /// when the file says nothing.
+    pub fn label(&self) -> Cow<'_, str> {
+        let mut parts = self.file.rsplit(['/', '\\']);
+        let file = parts.next().unwrap_or_default();
+        let label = match file {
+            "up.sql" | "migration.sql" => parts.next().unwrap_or_default(),
+            _ => {
+                let stem = file.strip_suffix(".sql").unwrap_or_default();
+                stem.strip_suffix(".up").unwrap_or(stem)
+            }
+        };
+        if label.is_empty() {
+            Cow::Owned(format!("V{}__{}", self.version, self.name))
+        } else {
+            Cow::Borrowed(label)
+        }
+    }
+}
+
 impl fmt::Display for Migration {
-    /// `V{version}__{name}`, the form used in every message.
+    /// [`Migration::label`]: the migration as its folder names it, in every message.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "V{}__{}", self.version, self.name)
+        f.write_str(&self.label())
     }
 }
 

@@ -55,7 +55,7 @@ pub fn split(sql: &str) -> Result<Split, SplitError> {
     // BEGIN ATOMIC ... END nesting, and CASE ... END inside it.
     let mut atomic_depth = 0usize;
     let mut case_depth = 0usize;
-    let mut prev_word = String::new();
+    let mut after_begin = false;
     for token in lex::tokens(sql) {
         let token = token?;
         match token.kind {
@@ -74,26 +74,29 @@ pub fn split(sql: &str) -> Result<Split, SplitError> {
                         words: std::mem::take(&mut words),
                     });
                 }
-                prev_word.clear();
+                after_begin = false;
                 continue;
             }
             Kind::Word => {
-                let word = token.text(sql).to_ascii_uppercase();
-                if atomic_depth > 0 || prev_word == "BEGIN" {
-                    match word.as_str() {
-                        "ATOMIC" if prev_word == "BEGIN" => atomic_depth += 1,
-                        "CASE" if atomic_depth > 0 => case_depth += 1,
-                        "END" if atomic_depth > 0 && case_depth > 0 => case_depth -= 1,
-                        "END" if atomic_depth > 0 => atomic_depth -= 1,
-                        _ => {}
+                let word = token.text(sql);
+                let is = |k: &str| word.eq_ignore_ascii_case(k);
+                if after_begin && is("ATOMIC") {
+                    atomic_depth += 1;
+                } else if atomic_depth > 0 && is("CASE") {
+                    case_depth += 1;
+                } else if atomic_depth > 0 && is("END") {
+                    if case_depth > 0 {
+                        case_depth -= 1;
+                    } else {
+                        atomic_depth -= 1;
                     }
                 }
                 if words.len() < WORDS {
-                    words.push(word.clone());
+                    words.push(word.to_ascii_uppercase());
                 }
-                prev_word = word;
+                after_begin = is("BEGIN");
             }
-            _ => {}
+            _ => after_begin = false,
         }
         start.get_or_insert(token.start);
         last_end = token.end;

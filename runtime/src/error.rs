@@ -36,6 +36,11 @@ pub enum ErrorKind {
     /// the one compiled into the binary (a table, column, type or enum label its
     /// generated types rely on).
     SchemaMismatch,
+    /// The database is migrated by another tool (its history table has rows) and
+    /// pgstrata has no history of its own yet, so a run would apply everything again; or
+    /// adopting that tool's history found a failed, dirty or unknown row, or a changed
+    /// file. The message names the table and the command that adopts it.
+    ForeignHistory,
     /// The runner was configured with something unusable (history table name, target).
     Config,
     /// A query of the runner's own (history, lock) failed, or the connection broke.

@@ -25,6 +25,7 @@
 #![deny(missing_docs)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
+pub mod adopt;
 mod apply;
 mod conn;
 mod error;
@@ -46,6 +47,7 @@ mod test_support;
 
 pub use pgstrata_core::{Migration, NoTransactionReason, Span, Transaction};
 
+pub use adopt::{ForeignHistory, Tool};
 pub use error::{Error, ErrorKind, StatementInfo};
 pub use migrations::{Migrations, SchemaCheck};
 pub use report::{AppliedMigration, Progress, Report, UnknownMigration};

@@ -82,22 +82,24 @@ impl Migrations {
         }
     }
 
-    /// Migrations loaded at run time (by `pgstrata_codegen::load`), sorted by version.
+    /// Migrations loaded at run time (by `pgstrata_codegen::load`), in the order given:
+    /// the order they apply, as their tool orders them.
     ///
     /// # Errors
     /// [`ErrorKind::Config`] when two migrations share a version.
-    pub fn new(mut list: Vec<Migration>) -> Result<Migrations, Error> {
-        list.sort_by_key(Migration::version);
-        if let Some(w) = list.windows(2).find(|w| w[0].version() == w[1].version()) {
-            return Err(Error::new(
-                ErrorKind::Config,
-                format!(
-                    "version {} is used twice: {} and {}",
-                    w[0].version(),
-                    w[0].file(),
-                    w[1].file()
-                ),
-            ));
+    pub fn new(list: Vec<Migration>) -> Result<Migrations, Error> {
+        let mut seen = std::collections::HashMap::new();
+        for m in &list {
+            if let Some(other) = seen.insert(m.version(), m.file()) {
+                return Err(Error::new(
+                    ErrorKind::Config,
+                    format!(
+                        "version {} is used twice: {other} and {}",
+                        m.version(),
+                        m.file()
+                    ),
+                ));
+            }
         }
         Ok(Migrations {
             list: List::Loaded(list),

@@ -89,6 +89,9 @@ pub fn plan(
         }
     }
     let by_version: BTreeMap<i64, &HistoryRow> = history.iter().map(|r| (r.version, r)).collect();
+    let target = opts
+        .target
+        .and_then(|t| migrations.iter().position(|m| m.version() == t));
     let mut out = Plan::default();
     for (i, m) in migrations.iter().enumerate() {
         match by_version.get(&m.version()) {
@@ -108,7 +111,7 @@ pub fn plan(
                 .with_migration(m.version(), m.name()));
             }
             Some(_) => out.already_applied += 1,
-            None if opts.target.is_some_and(|t| m.version() > t) => out.later.push(i),
+            None if target.is_some_and(|t| i > t) => out.later.push(i),
             None => out.apply.push(i),
         }
     }
@@ -138,24 +141,55 @@ pub fn plan(
         ));
     }
     if !opts.allow_out_of_order {
-        if let (Some(&first), Some(newest)) =
-            (out.apply.first(), history.iter().map(|r| r.version).max())
-        {
-            let m = &migrations[first];
-            if m.version() < newest {
-                return Err(Error::new(
-                    ErrorKind::OutOfOrder,
-                    format!(
-                        "migration {m} ({}) is not applied but is older than the newest applied migration (version {newest})\n  \
-                         help: give it a version after {newest}, or allow this with Runner::allow_out_of_order(true)",
-                        m.file()
-                    ),
-                )
-                .with_migration(m.version(), m.name()));
-            }
+        if let Some(e) = out_of_order(&out, history, migrations, &by_version) {
+            return Err(e);
         }
     }
     Ok(out)
+}
+
+/// A pending migration that comes before an applied one: in the folder's order, or, for
+/// applied versions this binary does not know, by number when the folder's order is
+/// numeric (a binary cannot place a version it does not have in any other order).
+fn out_of_order(
+    plan: &Plan,
+    history: &[HistoryRow],
+    migrations: &[Migration],
+    applied: &BTreeMap<i64, &HistoryRow>,
+) -> Option<Error> {
+    let first = *plan.apply.first()?;
+    let m = &migrations[first];
+    let newest_known = migrations
+        .iter()
+        .enumerate()
+        .filter(|(_, k)| applied.contains_key(&k.version()))
+        .map(|(i, _)| i)
+        .max()
+        .filter(|&i| i > first)
+        .map(|i| migrations[i].to_string());
+    let numeric = migrations
+        .windows(2)
+        .all(|w| w[0].version() < w[1].version());
+    let newest_unknown = history
+        .iter()
+        .filter(|r| numeric && r.version > m.version())
+        .filter(|r| !migrations.iter().any(|k| k.version() == r.version))
+        .map(|r| r.version)
+        .max()
+        .map(|v| format!("version {v}"));
+    let newer = newest_known.or(newest_unknown)?;
+    Some(
+        Error::new(
+            ErrorKind::OutOfOrder,
+            format!(
+                "migration {m} ({}) is not applied but comes before {newer}, which is applied\n  \
+                 help: give it a version after the newest applied migration, or allow this with \
+                 Runner::allow_out_of_order(true) (`pgstrata up --allow-out-of-order`)",
+                m.file()
+            ),
+        )
+        .with_migration(m.version(), m.name()),
+    )
 }
 
 fn failed(row: &HistoryRow, migrations: &[Migration]) -> Error {

@@ -104,6 +104,9 @@ pub struct Report {
     /// Migrations reverted by [`Runner::revert_to`](crate::Runner::revert_to), newest
     /// first.
     pub reverted: Vec<AppliedMigration>,
+    /// Migrations recorded as applied from another tool's history, without running them
+    /// (see [`Runner::adopt`](crate::Runner::adopt)).
+    pub adopted: Vec<(i64, String)>,
 }
 
 impl Report {

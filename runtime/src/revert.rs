@@ -33,18 +33,32 @@ pub(crate) fn plan<'m>(
             ),
         ));
     }
-    let mut rows: Vec<&HistoryRow> = history.iter().filter(|r| r.version > target).collect();
-    rows.sort_by_key(|r| std::cmp::Reverse(r.version));
-    let mut out = Vec::with_capacity(rows.len());
-    let mut unknown = Vec::new();
+    // Everything after the target in the folder's order (0: everything); applied versions
+    // the folder does not have cannot be placed, so any above the target is refused.
+    let keep = match migrations.iter().position(|m| m.version() == target) {
+        Some(i) => i + 1,
+        None if target == 0 => 0,
+        None => return Err(Error::new(
+            ErrorKind::Config,
+            format!(
+                "version {target} is not one of the migrations of this folder (0 reverts them all)"
+            ),
+        )),
+    };
+    let applied = |m: &&Migration| history.iter().any(|r| r.version == m.version());
+    let mut out = Vec::new();
     let mut no_down = Vec::new();
-    for r in rows {
-        match migrations.iter().find(|m| m.version() == r.version) {
-            None => unknown.push(format!("V{}__{}", r.version, r.name)),
-            Some(m) if m.down().is_none() => no_down.push(format!("{m} ({})", m.file())),
-            Some(m) => out.push(m),
+    for m in migrations[keep..].iter().filter(applied).rev() {
+        match m.down() {
+            None => no_down.push(format!("{m} ({})", m.file())),
+            Some(_) => out.push(m),
         }
     }
+    let unknown: Vec<String> = history
+        .iter()
+        .filter(|r| r.version > target && !migrations.iter().any(|m| m.version() == r.version))
+        .map(|r| format!("V{}__{}", r.version, r.name))
+        .collect();
     if !unknown.is_empty() {
         return Err(Error::new(
             ErrorKind::DatabaseAhead,

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use pgstrata_core::Transaction;
 
+use crate::adopt::{self, Tool};
 use crate::apply;
 use crate::conn::{self, Conn};
 use crate::history::{self, HistoryTable};
@@ -31,6 +32,7 @@ pub struct Runner<'m> {
     timeouts: Timeouts,
     verify_schema: bool,
     progress: ProgressFn,
+    adopt: Option<Tool>,
 }
 
 impl<'m> Runner<'m> {
@@ -46,7 +48,80 @@ impl<'m> Runner<'m> {
             timeouts: Timeouts::default(),
             verify_schema: false,
             progress: ProgressFn::default(),
+            adopt: None,
         }
+    }
+
+    /// When pgstrata has no history yet, first records as applied the migrations `tool`
+    /// recorded in its own history table (which is only read), then applies what is
+    /// pending: how a service that another tool migrated switches to pgstrata at its next
+    /// start. Without it, such a database is refused ([`ErrorKind::ForeignHistory`]).
+    pub fn adopt(self, tool: Tool) -> Runner<'m> {
+        Runner {
+            adopt: Some(tool),
+            ..self
+        }
+    }
+
+    /// Records as applied the migrations `tool` recorded, and nothing else (no migration
+    /// runs): `pgstrata baseline --from`. [`Report::adopted`] lists them.
+    ///
+    /// # Errors
+    /// pgstrata's history is not empty; the tool's table is missing; a row it marks
+    /// failed, unfinished or dirty, a version no migration has, or a changed file
+    /// (every problem listed, nothing recorded).
+    pub fn adopt_only<'a>(
+        &'a self,
+        client: &'a mut tokio_postgres::Client,
+        tool: Tool,
+    ) -> BoxFuture<'a, Result<Report, Error>> {
+        Box::pin(self.adopt_on(client, tool))
+    }
+
+    /// [`Runner::adopt_only`] for the blocking client.
+    ///
+    /// # Errors
+    /// See [`Runner::adopt_only`].
+    #[cfg(feature = "blocking")]
+    pub fn adopt_only_blocking(
+        &self,
+        client: &mut postgres::Client,
+        tool: Tool,
+    ) -> Result<Report, Error> {
+        conn::block_on(self.adopt_on(client, tool))
+    }
+
+    async fn adopt_on<C: Conn>(&self, conn: &mut C, tool: Tool) -> Result<Report, Error> {
+        let table = HistoryTable::parse(&self.table)?;
+        let list = self.migrations.checked()?;
+        let lock = lock::acquire(conn, &table, self.lock_timeout).await?;
+        let result = async {
+            conn.batch(&table.create_sql()).await.map_err(|e| {
+                Error::db(format!("cannot create the history table {}", table.display()), e)
+            })?;
+            let rows = history::read(conn, &table).await?.unwrap_or_default();
+            if !rows.is_empty() {
+                return Err(Error::new(
+                    ErrorKind::Config,
+                    format!(
+                        "the history table {} already has {} rows: this database is managed by pgstrata already (see `pgstrata status`)",
+                        table.display(),
+                        rows.len()
+                    ),
+                ));
+            }
+            let adopted = adopt::adopt(conn, &table, tool, list).await?;
+            Ok(Report {
+                adopted,
+                locked: true,
+                ..Report::default()
+            })
+        }
+        .await;
+        let released = lock::release(conn, &lock).await;
+        let report = result?;
+        released.map_err(|e| e.with_report(report.clone()))?;
+        Ok(report)
     }
 
     /// Calls `f` as the run goes: before and after each migration, and before each
@@ -309,11 +384,22 @@ impl<'m> Runner<'m> {
         //    `running` while another process applies it, so a refusal for a failed or
         //    interrupted migration is final only when read again under the lock.
         let rows = history::read(conn, &table).await?.unwrap_or_default();
+        if rows.is_empty() && self.adopt.is_none() {
+            let found: Vec<_> = adopt::find(conn)
+                .await?
+                .into_iter()
+                .filter(|f| f.rows > 0)
+                .collect();
+            if !found.is_empty() {
+                return Err(adopt::refuse(&found));
+            }
+        }
         let plan = match plan::plan(&rows, list, opts) {
             Err(e) if e.kind() == ErrorKind::FailedMigration && !self.dry_run => None,
             other => Some(other?),
         };
-        if let Some(plan) = plan.filter(|p| p.apply.is_empty() || self.dry_run) {
+        let adopting = self.adopt.is_some() && rows.is_empty();
+        if let Some(plan) = plan.filter(|p| (p.apply.is_empty() || self.dry_run) && !adopting) {
             let pending = plan
                 .apply
                 .iter()
@@ -361,9 +447,15 @@ impl<'m> Runner<'m> {
             .batch("SET client_connection_check_interval = 1000")
             .await;
         apply::prepare_record(conn, table, lock).await?;
-        let rows = history::read(conn, table).await?.unwrap_or_default();
+        let mut rows = history::read(conn, table).await?.unwrap_or_default();
+        let mut adopted = Vec::new();
+        if let (Some(tool), true) = (self.adopt, rows.is_empty()) {
+            adopted = adopt::adopt(conn, table, tool, list).await?;
+            rows = history::read(conn, table).await?.unwrap_or_default();
+        }
         let plan = plan::plan(&rows, list, opts)?;
         let mut report = Report {
+            adopted,
             already_applied: plan.already_applied,
             pending: plan
                 .later

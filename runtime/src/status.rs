@@ -57,7 +57,8 @@ pub struct StatusRow {
     pub error: Option<String>,
 }
 
-/// Every migration and every history row, in version order.
+/// Every migration, in the order they apply, then the history rows this folder does not
+/// have, by version.
 pub fn status(history: &[HistoryRow], migrations: &[Migration]) -> Vec<StatusRow> {
     let mut out: Vec<StatusRow> = Vec::with_capacity(migrations.len());
     for m in migrations {
@@ -78,8 +79,13 @@ pub fn status(history: &[HistoryRow], migrations: &[Migration]) -> Vec<StatusRow
             error: row.and_then(|r| r.error.clone()),
         });
     }
-    for r in history {
-        if !migrations.iter().any(|m| m.version() == r.version) {
+    let mut unknown: Vec<&HistoryRow> = history
+        .iter()
+        .filter(|r| !migrations.iter().any(|m| m.version() == r.version))
+        .collect();
+    unknown.sort_by_key(|r| r.version);
+    for r in unknown {
+        {
             out.push(StatusRow {
                 version: r.version,
                 name: r.name.clone(),
@@ -90,7 +96,6 @@ pub fn status(history: &[HistoryRow], migrations: &[Migration]) -> Vec<StatusRow
             });
         }
     }
-    out.sort_by_key(|r| r.version);
     out
 }
 

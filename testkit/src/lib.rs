@@ -16,8 +16,10 @@
 
 mod install;
 mod pooler;
+mod tools;
 
 pub use pooler::{PoolMode, Pooler, POOLER_HOW_TO};
+pub use tools::{tool_fixture, ToolFixture, TOOLS};
 
 use std::fs;
 use std::net::TcpListener;

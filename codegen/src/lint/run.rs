@@ -26,7 +26,7 @@ pub(super) fn run(project: &Project, options: Options) -> Result<Vec<Finding>, E
         rollbacks: Vec::new(),
         errors,
     };
-    let replayed = project.replay(i64::MAX, &mut run);
+    let replayed = project.replay(None, &mut run);
     run.errors.append(replayed.errors);
     if let Err(e) = project.migrations() {
         run.errors.append(e);

@@ -108,7 +108,8 @@ pub(super) fn read_sql(errors: &mut Errors, path: &Path, shown: &str) -> Option<
     }
 }
 
-/// Splits the text and checks it has at least one statement.
+/// Splits the text. A text of comments only (or nothing) has no statement: a migration
+/// that does nothing, as its tools read it.
 pub(super) fn finish_text(
     errors: &mut Errors,
     path: &Path,
@@ -117,16 +118,6 @@ pub(super) fn finish_text(
     first_line: u32,
 ) -> Option<SqlText> {
     match split(&text) {
-        Ok(split) if split.statements.is_empty() => {
-            errors.push(
-                Diagnostic {
-                    line: first_line,
-                    ..Diagnostic::file(shown, "has no SQL statement")
-                }
-                .help("write the migration's SQL, or delete the file"),
-            );
-            None
-        }
         Ok(split) => Some(SqlText {
             path: path.to_path_buf(),
             display: shown.to_string(),
@@ -162,6 +153,10 @@ pub(super) struct SectionError {
 /// are read as directives. SQL outside the sections, a marker given twice, or the down
 /// section first would be silently dropped or swapped: each is an error.
 pub(super) fn sections(text: &str) -> Result<Option<Sections>, SectionError> {
+    // Most files have no marker: no need to read them twice.
+    if !text.contains("-- migrate:") {
+        return Ok(None);
+    }
     let mut up = None;
     let mut down = None;
     let lines = pgstrata_core::LineIndex::new(text);

@@ -153,7 +153,6 @@ fn bad_folders_are_refused_naming_the_file() {
             "create_users.sql",
             "cannot read a version",
         ),
-        (vec![("V1__a.sql", "")], "V1__a.sql", "has no SQL statement"),
         (
             vec![("V1__a.sql", "SELECT 'oops;\n")],
             "V1__a.sql:1:8",

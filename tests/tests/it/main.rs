@@ -1,6 +1,7 @@
 //! Integration tests against a real PostgreSQL (DATABASE_URL, or a throwaway server
 //! started from the system's binaries; see pgstrata-testkit).
 
+mod adopt;
 mod apply;
 mod concurrency;
 mod corpus;

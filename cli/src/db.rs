@@ -191,11 +191,15 @@ pub fn live_differences(
     model: &pgstrata_core::catalog::Catalog,
 ) -> Result<Vec<pgstrata_core::catalog::Difference>, String> {
     let live = pgstrata_runtime::introspect::catalog_blocking(client).map_err(|e| e.to_string())?;
+    // pgstrata's own tables, and the history tables of the tools it adopted from, are not
+    // the schema the migrations build.
     let history = db.history_table.rsplit('.').next().unwrap_or_default();
+    let mut ignore = vec![history, "pgstrata_settings", "pgstrata_seeds"];
+    ignore.extend(pgstrata_runtime::Tool::ALL.iter().map(|t| t.table()));
     Ok(pgstrata_core::catalog::differences_with(
         model,
         &live,
-        &[history, "pgstrata_settings", "pgstrata_seeds"],
+        &ignore,
         pgstrata_core::catalog::Compare::all(),
     ))
 }

@@ -54,6 +54,8 @@ pub fn status(dir: &Path, db: &Db, format: Format) -> Result<u8, String> {
         Vec::new()
     };
     let rows = migrations.status(&history);
+    let invalid =
+        pgstrata_runtime::invalid::find_blocking(&mut client).map_err(|e| e.to_string())?;
     match format {
         Format::Json => {
             let json: Vec<serde_json::Value> = rows
@@ -79,15 +81,20 @@ pub fn status(dir: &Path, db: &Db, format: Format) -> Result<u8, String> {
     if !foreign.is_empty() {
         eprintln!("{}", pgstrata_runtime::adopt::refuse(&foreign));
     }
-    Ok(
-        if rows.iter().any(|r| r.state.is_wrong()) || !foreign.is_empty() {
-            4
-        } else if rows.iter().any(|r| r.state == State::Pending) {
-            3
-        } else {
-            0
-        },
-    )
+    for i in &invalid {
+        eprintln!(
+            "invalid index {i}: an interrupted CREATE INDEX CONCURRENTLY left it; PostgreSQL never uses it \
+             (`pgstrata resolve --rolled-back VERSION` drops those of an interrupted migration)"
+        );
+    }
+    let attention = !foreign.is_empty() || !invalid.is_empty();
+    Ok(if rows.iter().any(|r| r.state.is_wrong()) || attention {
+        4
+    } else if rows.iter().any(|r| r.state == State::Pending) {
+        3
+    } else {
+        0
+    })
 }
 
 /// Prints a line as a run goes; a closed pipe is not worth failing the run for.
@@ -389,6 +396,9 @@ pub fn resolve(dir: &Path, db: &Db, version: i64, mark_applied: bool) -> Result<
             row.name, row.state
         ));
     }
+    if !mark_applied {
+        drop_invalid_indexes(&migrations, version, &mut client)?;
+    }
     let table = db::history_table(db)?;
     let sql = if mark_applied {
         format!(
@@ -411,6 +421,38 @@ pub fn resolve(dir: &Path, db: &Db, version: i64, mark_applied: bool) -> Result<
         }
     ))?;
     Ok(0)
+}
+
+/// Before forgetting an interrupted migration, drops the invalid indexes its
+/// `CREATE INDEX CONCURRENTLY` left (a rerun with `IF NOT EXISTS` would keep them),
+/// saying which.
+fn drop_invalid_indexes(
+    migrations: &Migrations,
+    version: i64,
+    client: &mut postgres::Client,
+) -> Result<(), String> {
+    let Some(m) = migrations.get(version) else {
+        return Ok(());
+    };
+    let invalid = pgstrata_runtime::invalid::find_blocking(client).map_err(|e| e.to_string())?;
+    for i in pgstrata_runtime::invalid::created_by(m, &invalid) {
+        out(&format!(
+            "dropping invalid index {i}, left by the interrupted CREATE INDEX CONCURRENTLY of {m}\n"
+        ))?;
+        let sql = format!(
+            "DROP INDEX CONCURRENTLY IF EXISTS {}.{}",
+            pgstrata_core::sql::delimited(&i.schema),
+            pgstrata_core::sql::delimited(&i.name)
+        );
+        client.batch_execute(&sql).map_err(|e| {
+            format!(
+                "cannot drop the invalid index {}: {}",
+                i.name,
+                db::chain(&e)
+            )
+        })?;
+    }
+    Ok(())
 }
 
 /// Exit code 0: the database matches; 5: it differs.

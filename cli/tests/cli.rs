@@ -1,47 +1,12 @@
 //! The `pgstrata` binary, run for real against PostgreSQL.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 
 use pgstrata_testkit::fresh_db;
 
-/// A migrations folder in a temporary directory.
-struct Folder(PathBuf);
-
-impl Folder {
-    fn new(name: &str, files: &[(&str, &str)]) -> Folder {
-        let dir = std::env::temp_dir().join(format!("pgstrata-cli-{}-{name}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        for (f, text) in files {
-            std::fs::write(dir.join(f), text).unwrap();
-        }
-        Folder(dir)
-    }
-}
-
-impl Drop for Folder {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-fn pgstrata(url: Option<&str>, args: &[&str], dir: &Path) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_pgstrata"));
-    cmd.args(args).arg(dir).env_remove("DATABASE_URL");
-    if let Some(url) = url {
-        cmd.env("DATABASE_URL", url);
-    }
-    cmd.output().unwrap()
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
+mod common;
+use common::{pgstrata, text, Folder};
 
 fn states(url: &str, dir: &Path) -> (i32, Vec<(i64, String)>) {
     let o = pgstrata(Some(url), &["status", "--format", "json"], dir);
@@ -430,6 +395,50 @@ fn baseline_adopts_a_database_built_by_psql() {
     );
 }
 
+/// Lemmy's database as diesel leaves it: built by psql, with `__diesel_schema_migrations`
+/// written as diesel writes it. `status` sends the user to `baseline --from diesel`,
+/// which records all 247 migrations.
+#[test]
+fn baseline_from_diesel_adopts_lemmy() {
+    let dir = lemmy();
+    let db = fresh_db();
+    psql_apply(db.url(), &dir);
+    let mut versions: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .filter_map(|e| {
+            let name = e.ok()?.file_name().to_string_lossy().into_owned();
+            Some(name.split_once('_')?.0.replace('-', ""))
+        })
+        .collect();
+    versions.sort();
+    let rows: Vec<String> = versions.iter().map(|v| format!("('{v}')")).collect();
+    db.client()
+        .batch_execute(&format!(
+            "CREATE TABLE __diesel_schema_migrations (version VARCHAR(50) PRIMARY KEY NOT NULL, run_on TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP);\n\
+             INSERT INTO __diesel_schema_migrations (version) VALUES {};",
+            rows.join(", ")
+        ))
+        .unwrap();
+    let status = pgstrata(Some(db.url()), &["status"], &dir);
+    assert_eq!(status.status.code(), Some(4), "{}", text(&status));
+    assert!(
+        text(&status).contains("baseline --from diesel"),
+        "{}",
+        text(&status)
+    );
+    let b = pgstrata(Some(db.url()), &["baseline", "--from", "diesel"], &dir);
+    assert!(b.status.success(), "{}", text(&b));
+    assert!(
+        text(&b).contains("recorded 247 migrations diesel applied"),
+        "{}",
+        text(&b)
+    );
+    let (code, rows) = states(db.url(), &dir);
+    assert_eq!((code, rows.len()), (0, 247));
+    let drift = pgstrata(Some(db.url()), &["drift"], &dir);
+    assert_eq!(drift.status.code(), Some(0), "{}", text(&drift));
+}
+
 #[test]
 fn baseline_refuses_a_database_that_differs() {
     let f = Folder::new(
@@ -453,11 +462,11 @@ fn baseline_refuses_a_database_that_differs() {
     assert!(!b.status.success());
     let out = text(&b);
     assert!(
-        out.contains("public.a.name is NOT NULL in the migrations but nullable in the database"),
+        out.contains("column public.a.name: NOT NULL in the migrations, nullable in the database"),
         "{out}"
     );
     assert!(
-        out.contains("public.a.extra is in the database only"),
+        out.contains("column public.a.extra exists in the database only"),
         "{out}"
     );
     assert!(out.contains("nothing was recorded"), "{out}");
@@ -465,7 +474,7 @@ fn baseline_refuses_a_database_that_differs() {
     // At version 1 the catalog has no table b: the database has it, so that is refused too.
     let b1 = pgstrata(Some(db.url()), &["baseline", "1"], &f.0);
     assert!(
-        text(&b1).contains("table public.b is in the database only"),
+        text(&b1).contains("table public.b exists in the database only"),
         "{}",
         text(&b1)
     );
@@ -501,15 +510,15 @@ fn drift_finds_each_kind_of_manual_change() {
     assert_eq!(d.status.code(), Some(5));
     let out = text(&d);
     for expected in [
-        "public.a.added is in the database only",
-        "public.a.gone is missing from the database",
-        "public.a.name is text in the migrations but character varying(10) in the database",
-        "public.a.name is NOT NULL in the migrations but nullable in the database",
-        "enum public.mood has labels [\"sad\", \"ok\"] in the migrations but [\"sad\", \"ok\", \"happy\"]",
-        "table public.stray is in the database only",
-        "index a_name on public.a (lower(name)) is missing from the database",
-        "column public.a.m has default 'ok' in the migrations but 'sad'::mood in the database",
-        "index extra on public.a (n) is in the database only",
+        "column public.a.added exists in the database only",
+        "column public.a.gone exists in the migrations but not in the database",
+        "column public.a.name: text in the migrations, character varying(10) in the database",
+        "column public.a.name: NOT NULL in the migrations, nullable in the database",
+        "enum public.mood: labels ('sad', 'ok') in the migrations, labels ('sad', 'ok', 'happy') in the database",
+        "table public.stray exists in the database only",
+        "index a_name on public.a (lower(name)) exists in the migrations but not in the database",
+        "column public.a.m: DEFAULT 'ok' in the migrations, DEFAULT 'sad'::mood in the database",
+        "index extra on public.a (n) exists in the database only",
     ] {
         assert!(out.contains(expected), "missing {expected:?} in:\n{out}");
     }

@@ -478,7 +478,7 @@ fn rollback_mismatch() {
     assert_eq!(hit.file, "m/2_a.down.sql");
     assert!(
         hit.why
-            .contains("column public.t.k is left behind by the down"),
+            .contains("column public.t.k exists after the down only"),
         "{hit}"
     );
     let good = [

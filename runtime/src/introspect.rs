@@ -155,7 +155,7 @@ async fn read_indexes<C: Conn>(conn: &mut C, catalog: &mut Catalog) -> Result<()
         &format!(
             "SELECT n.nspname, t.relname, i.relname, ix.indisunique::text, am.amname, \
                (SELECT string_agg(pg_get_indexdef(ix.indexrelid, k, true), chr(31) ORDER BY k) \
-                FROM generate_series(1, ix.indnkeyatts) k) \
+                FROM generate_series(1, ix.indnkeyatts) k), ix.indisvalid::text \
              FROM pg_index ix JOIN pg_class i ON i.oid = ix.indexrelid JOIN pg_class t ON t.oid = ix.indrelid \
              JOIN pg_namespace n ON n.oid = t.relnamespace JOIN pg_am am ON am.oid = i.relam \
              WHERE t.relkind IN ('r', 'p') AND {USER_SCHEMAS} AND NOT i.relispartition \
@@ -176,6 +176,7 @@ async fn read_indexes<C: Conn>(conn: &mut C, catalog: &mut Catalog) -> Result<()
                 unique: f(3) == "true",
                 columns: f(5).split('\u{1f}').map(str::to_string).collect(),
                 method: f(4),
+                valid: f(6) != "false",
             });
         }
     }

@@ -32,6 +32,7 @@ mod error;
 mod fault;
 pub mod history;
 pub mod introspect;
+pub mod invalid;
 mod locate;
 mod lock;
 mod message;

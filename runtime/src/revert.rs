@@ -38,12 +38,14 @@ pub(crate) fn plan<'m>(
     let keep = match migrations.iter().position(|m| m.version() == target) {
         Some(i) => i + 1,
         None if target == 0 => 0,
-        None => return Err(Error::new(
-            ErrorKind::Config,
-            format!(
+        None => {
+            return Err(Error::new(
+                ErrorKind::Config,
+                format!(
                 "version {target} is not one of the migrations of this folder (0 reverts them all)"
             ),
-        )),
+            ))
+        }
     };
     let applied = |m: &&Migration| history.iter().any(|r| r.version == m.version());
     let mut out = Vec::new();

@@ -262,7 +262,12 @@ impl<'m> Runner<'m> {
     }
 
     pub(crate) async fn run_checked<C: Conn>(&self, conn: &mut C) -> Result<Report, Error> {
-        let report = self.run_on(conn).await?;
+        let report = match self.run_on(conn).await {
+            Err(e) if e.kind() == ErrorKind::FailedMigration => {
+                return Err(self.name_invalid_indexes(conn, e).await)
+            }
+            other => other?,
+        };
         if self.verify_schema && !self.dry_run {
             let check = self
                 .migrations
@@ -282,6 +287,37 @@ impl<'m> Runner<'m> {
             }
         }
         Ok(report)
+    }
+
+    /// A migration that failed or was interrupted outside a transaction may have left
+    /// invalid indexes (an interrupted `CREATE INDEX CONCURRENTLY`): the error names them.
+    async fn name_invalid_indexes<C: Conn>(&self, conn: &mut C, e: Error) -> Error {
+        let Ok(invalid) = crate::invalid::find(conn).await else {
+            return e;
+        };
+        let m = e.migration().and_then(|(v, _)| {
+            self.migrations
+                .checked()
+                .ok()?
+                .iter()
+                .find(|m| m.version() == v)
+        });
+        let Some(m) = m else {
+            return e;
+        };
+        let left: Vec<String> = crate::invalid::created_by(m, &invalid)
+            .iter()
+            .map(|i| i.to_string())
+            .collect();
+        if left.is_empty() {
+            return e;
+        }
+        e.with_note(format!(
+            "it left invalid indexes, which PostgreSQL keeps up to date but never uses (and a rerun with IF NOT EXISTS \
+             would skip): {}; `pgstrata resolve --rolled-back {}` drops them",
+            left.join(", "),
+            m.version()
+        ))
     }
 
     /// [`Runner::run`] for the blocking client.

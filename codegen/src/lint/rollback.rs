@@ -39,13 +39,7 @@ pub(super) fn check(
     problems.extend(
         differences_with(before, &reverted.catalog, &[], Compare::all())
             .iter()
-            .map(|d| {
-                d.message
-                    .replace("is missing from the database", "is missing after the down")
-                    .replace("is in the database only", "is left behind by the down")
-                    .replace(" in the migrations but ", " before the up but ")
-                    .replace(" in the database", " after the down")
-            }),
+            .map(|d| d.between("before the up", "after the down")),
     );
     if problems.is_empty() {
         return None;

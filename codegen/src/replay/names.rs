@@ -56,26 +56,50 @@ pub(super) fn serial_default(schema: &str, table: &str, column: &str) -> String 
     )
 }
 
-/// The name PostgreSQL gives an index created without one: the table, the key columns
-/// (`expr` for expressions), and `idx` (or `key` for a unique index).
-pub(super) fn index_name(table: &str, keys: &[String], unique: bool) -> String {
-    let cols: Vec<String> = keys
-        .iter()
-        .map(|k| match single_identifier(k) {
-            Some(name) => name,
-            None => "expr".to_string(),
-        })
-        .collect();
-    object_name(table, &cols.join("_"), if unique { "key" } else { "idx" })
+/// The name PostgreSQL gives an index created without one (`ChooseIndexName`): the
+/// table, each key's column name ([`index_column_name`]), and `idx`, unique or not,
+/// with a number after `idx` when the name is taken in the schema.
+pub(super) fn index_name(table: &str, columns: &[String], taken: impl Fn(&str) -> bool) -> String {
+    let joined = columns.join("_");
+    let mut label = "idx".to_string();
+    let mut pass = 0;
+    loop {
+        let name = object_name(table, &joined, &label);
+        if !taken(&name) {
+            return name;
+        }
+        pass += 1;
+        label = format!("idx{pass}");
+    }
 }
 
-/// The identifier `k` consists of, folded, if it is just one.
-fn single_identifier(k: &str) -> Option<String> {
-    let t = tokens(k);
-    match t.as_slice() {
-        [Token::Ident(name, _)] => Some(name.clone()),
-        _ => None,
+/// The column name PostgreSQL gives an index key (`FigureIndexColname`): a column's
+/// name, a function's name (`lower(email)` is `lower`), through parentheses and casts;
+/// `expr` for anything else.
+pub(super) fn index_column_name(e: &sqlparser::ast::Expr) -> String {
+    use sqlparser::ast::Expr;
+    match e {
+        Expr::Identifier(i) => crate::pgtype::fold(i),
+        Expr::CompoundIdentifier(ids) => ids
+            .last()
+            .map_or_else(|| "expr".into(), crate::pgtype::fold),
+        Expr::Function(f) => crate::pgtype::parts(&f.name)
+            .pop()
+            .unwrap_or_else(|| "expr".into()),
+        Expr::Nested(inner) | Expr::Cast { expr: inner, .. } => index_column_name(inner),
+        _ => "expr".to_string(),
     }
+}
+
+/// The name PostgreSQL gives an unnamed `CHECK`: the table, the first column its
+/// expression reads (none: the table alone), and `check`.
+pub(super) fn check_name(table: &str, expr: &sqlparser::ast::Expr, columns: &[String]) -> String {
+    let text = expr.to_string();
+    let first = tokens(&text).into_iter().find_map(|t| match t {
+        Token::Ident(name, _) if columns.contains(&name) => Some(name),
+        _ => None,
+    });
+    object_name(table, first.as_deref().unwrap_or(""), "check")
 }
 
 enum Token {
@@ -141,13 +165,33 @@ mod tests {
         assert_eq!(n.len(), 63);
         assert!(n.ends_with("_id_seq"));
         assert_eq!(
-            index_name("post", &["user_id".into()], false),
+            index_name("post", &["user_id".into()], |_| false),
             "post_user_id_idx"
         );
         assert_eq!(
-            index_name("post", &["lower(name)".into(), "id".into()], true),
-            "post_expr_id_key"
+            index_name("post", &["user_id".into()], |n| n == "post_user_id_idx"),
+            "post_user_id_idx1"
         );
+    }
+
+    #[test]
+    fn index_keys_are_named_as_postgresql_names_them() {
+        use sqlparser::ast::Statement;
+        let sql = "CREATE INDEX ON t (lower(name), (id + 1), (id::text), public.f(x), \"Mixed\", CASE WHEN a THEN 1 END)";
+        let Ok(parsed) =
+            sqlparser::parser::Parser::parse_sql(&sqlparser::dialect::PostgreSqlDialect {}, sql)
+        else {
+            panic!("parse")
+        };
+        let Statement::CreateIndex(ci) = &parsed[0] else {
+            panic!("an index")
+        };
+        let names: Vec<String> = ci
+            .columns
+            .iter()
+            .map(|c| index_column_name(&c.column.expr))
+            .collect();
+        assert_eq!(names, ["lower", "expr", "id", "f", "Mixed", "expr"]);
     }
 
     #[test]

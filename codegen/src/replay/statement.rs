@@ -130,17 +130,24 @@ impl Replayer {
                 ci.table_name
             ));
         };
-        let t = &mut self.catalog.tables[i];
         let keys: Vec<String> = ci
             .columns
             .iter()
             .map(|c| c.column.expr.to_string())
             .collect();
-        let name = ci
-            .name
-            .as_ref()
-            .map(|n| parts(n).pop().unwrap_or_default())
-            .unwrap_or_else(|| names::index_name(&t.name, &keys, ci.unique));
+        let name = match &ci.name {
+            Some(n) => parts(n).pop().unwrap_or_default(),
+            None => {
+                let columns: Vec<String> = ci
+                    .columns
+                    .iter()
+                    .map(|c| names::index_column_name(&c.column.expr))
+                    .collect();
+                let t = &self.catalog.tables[i];
+                names::index_name(&t.name, &columns, |n| self.relation_taken(&t.schema, n))
+            }
+        };
+        let t = &mut self.catalog.tables[i];
         if ci.if_not_exists && t.indexes.iter().any(|x| x.name == name) {
             return Ok(());
         }
@@ -152,6 +159,7 @@ impl Replayer {
                 .using
                 .as_ref()
                 .map_or_else(|| "btree".to_string(), |u| u.to_string().to_lowercase()),
+            valid: true,
         });
         Ok(())
     }
@@ -187,6 +195,19 @@ impl Replayer {
             with_check: p.with_check.as_ref().map(Expr::to_string),
         });
         Ok(())
+    }
+
+    /// Whether `name` is taken among the relations of `schema` (tables, views, indexes
+    /// and the indexes behind primary keys and unique constraints).
+    fn relation_taken(&self, schema: &str, name: &str) -> bool {
+        let c = &self.catalog;
+        c.views.iter().any(|v| v.schema == schema && v.name == name)
+            || c.tables.iter().filter(|t| t.schema == schema).any(|t| {
+                t.name == name
+                    || t.indexes.iter().any(|i| i.name == name)
+                    || t.uniques.iter().any(|u| u.name == name)
+                    || t.primary_key.as_ref().is_some_and(|k| k.name == name)
+            })
     }
 
     fn rename_index(&mut self, name: &ObjectName, index_name: &ObjectName) {

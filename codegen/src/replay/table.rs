@@ -256,10 +256,10 @@ pub(super) fn add_constraint(table: &mut Table, c: &TableConstraint) -> R<()> {
         }
         TableConstraint::Unique(u) => {
             let columns = cols(&u.columns);
-            let name = u
-                .name
-                .as_ref()
-                .map_or_else(|| format!("{}_{}_key", table.name, columns.join("_")), fold);
+            let name = u.name.as_ref().map_or_else(
+                || names::object_name(&table.name, &columns.join("_"), "key"),
+                fold,
+            );
             table.uniques.push(KeyConstraint { name, columns });
         }
         TableConstraint::ForeignKey(fk) => {
@@ -278,7 +278,7 @@ pub(super) fn add_constraint(table: &mut Table, c: &TableConstraint) -> R<()> {
             };
             table.foreign_keys.push(ForeignKey {
                 name: fk.name.as_ref().map_or_else(
-                    || format!("{}_{}_fkey", table.name, columns.join("_")),
+                    || names::object_name(&table.name, &columns.join("_"), "fkey"),
                     fold,
                 ),
                 columns,
@@ -288,14 +288,48 @@ pub(super) fn add_constraint(table: &mut Table, c: &TableConstraint) -> R<()> {
                 on_update: action(fk.on_update),
             });
         }
-        TableConstraint::Check(ch) => table.checks.push(Check {
-            name: ch
-                .name
-                .as_ref()
-                .map_or_else(|| format!("{}_check", table.name), fold),
-            expression: ch.expr.to_string(),
-        }),
+        TableConstraint::Check(ch) => {
+            let columns: Vec<String> = table.columns.iter().map(|c| c.name.clone()).collect();
+            table.checks.push(Check {
+                name: ch
+                    .name
+                    .as_ref()
+                    .map_or_else(|| names::check_name(&table.name, &ch.expr, &columns), fold),
+                expression: ch.expr.to_string(),
+            })
+        }
+        TableConstraint::PrimaryKeyUsingIndex(c) => {
+            let key = using_index(table, c)?;
+            for name in &key.columns {
+                if let Some(col) = table.columns.iter_mut().find(|x| x.name == *name) {
+                    col.nullable = false;
+                }
+            }
+            table.primary_key = Some(key);
+        }
+        TableConstraint::UniqueUsingIndex(c) => {
+            let key = using_index(table, c)?;
+            table.uniques.push(key);
+        }
         _ => {}
     }
     Ok(())
+}
+
+/// `ADD CONSTRAINT [name] PRIMARY KEY | UNIQUE USING INDEX index`: the index becomes the
+/// constraint's (renamed to the constraint when it is named), and leaves the table's
+/// plain indexes.
+fn using_index(table: &mut Table, c: &sqlparser::ast::ConstraintUsingIndex) -> R<KeyConstraint> {
+    let index = fold(&c.index_name);
+    let Some(at) = table.indexes.iter().position(|i| i.name == index) else {
+        return Err(format!(
+            "index {index} of table {} does not exist at this point of the migrations",
+            table.name
+        ));
+    };
+    let found = table.indexes.remove(at);
+    Ok(KeyConstraint {
+        name: c.name.as_ref().map_or(found.name, fold),
+        columns: found.columns,
+    })
 }

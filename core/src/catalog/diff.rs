@@ -5,17 +5,63 @@
 //! with casts and parentheses of its own. Both are brought to one [`normal`] form
 //! before comparing, so that only real differences are reported.
 
-use super::{Catalog, Index, Table};
+use super::{Catalog, Column, ColumnType, Index, Table};
 use crate::lex::{self, Kind, Token};
 
-/// One way a live database differs from the catalog.
+/// One way a live database differs from the catalog, said in PostgreSQL's terms
+/// (`DEFAULT ''`, `PRIMARY KEY (id)`, identifiers as the catalog spells them).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Difference {
     /// Something the database has and the migrations do not (a table or column added
     /// out of band): code generated from the migrations still works.
     pub extra: bool,
-    /// What differs, saying what the migrations have and what the database has.
+    /// What differs: `column public.users.token`, `table public.users`, `index i on
+    /// public.users`, `enum public.mood`.
+    pub subject: String,
+    /// How it differs.
+    pub kind: DiffKind,
+    /// The difference as one sentence, the migrations against the database: what
+    /// `pgstrata drift` prints and `baseline --accept` takes.
     pub message: String,
+}
+
+/// How something differs between the first schema (the migrations) and the second (the
+/// database).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DiffKind {
+    /// Only the first has it.
+    Missing,
+    /// Only the second has it.
+    Extra,
+    /// Both have it, as these two SQL spellings say (`DEFAULT 'x'` and `no default`).
+    Differs(String, String),
+    /// The second has it, but PostgreSQL cannot use it: why, and what to do.
+    Invalid(String),
+}
+
+impl Difference {
+    fn new(extra: bool, subject: String, kind: DiffKind) -> Difference {
+        let mut d = Difference {
+            extra,
+            subject,
+            kind,
+            message: String::new(),
+        };
+        d.message = d.between("in the migrations", "in the database");
+        d
+    }
+
+    /// The difference as one sentence with other names for the two sides:
+    /// `between("before the up", "after the down")`.
+    pub fn between(&self, first: &str, second: &str) -> String {
+        let s = &self.subject;
+        match &self.kind {
+            DiffKind::Missing => format!("{s} exists {first} but not {second}"),
+            DiffKind::Extra => format!("{s} exists {second} only"),
+            DiffKind::Differs(a, b) => format!("{s}: {a} {first}, {b} {second}"),
+            DiffKind::Invalid(why) => format!("{s} is invalid {second}: {why}"),
+        }
+    }
 }
 
 impl std::fmt::Display for Difference {
@@ -59,40 +105,31 @@ pub fn differences_with(
     compare: Compare,
 ) -> Vec<Difference> {
     let mut out = Vec::new();
-    let mut push = |extra: bool, message: String| out.push(Difference { extra, message });
+    let mut push = |extra: bool, subject: String, kind: DiffKind| {
+        out.push(Difference::new(extra, subject, kind))
+    };
     let keep = |t: &&Table| !ignore.contains(&t.name.as_str());
     for t in model.tables.iter().filter(keep) {
+        let subject = format!("table {}.{}", t.schema, t.name);
         let Some(l) = live.table(&t.schema, &t.name) else {
-            push(
-                false,
-                format!("table {}.{} is missing from the database", t.schema, t.name),
-            );
+            push(false, subject, DiffKind::Missing);
             continue;
         };
         columns(t, l, compare, &mut push);
         for lc in &l.columns {
             if t.column(&lc.name).is_none() {
-                push(
-                    true,
-                    format!(
-                        "column {}.{}.{} is in the database only",
-                        t.schema, t.name, lc.name
-                    ),
-                );
+                let subject = format!("column {}.{}.{}", t.schema, t.name, lc.name);
+                push(true, subject, DiffKind::Extra);
             }
         }
-        let pk = |t: &Table| t.primary_key.as_ref().map(|k| k.columns.clone());
+        let pk = |t: &Table| {
+            t.primary_key.as_ref().map_or_else(
+                || "no primary key".to_string(),
+                |k| format!("PRIMARY KEY ({})", idents(&k.columns)),
+            )
+        };
         if pk(t) != pk(l) {
-            push(
-                false,
-                format!(
-                    "table {}.{} has primary key {:?} in the migrations but {:?} in the database",
-                    t.schema,
-                    t.name,
-                    pk(t),
-                    pk(l)
-                ),
-            );
+            push(false, subject, DiffKind::Differs(pk(t), pk(l)));
         }
         if compare.indexes {
             indexes(t, l, &mut push);
@@ -102,22 +139,23 @@ pub fn differences_with(
         if model.table(&l.schema, &l.name).is_none() {
             push(
                 true,
-                format!("table {}.{} is in the database only", l.schema, l.name),
+                format!("table {}.{}", l.schema, l.name),
+                DiffKind::Extra,
             );
         }
     }
     for e in &model.enums {
+        let subject = format!("enum {}.{}", e.schema, e.name);
+        let labels = |v: &[String]| {
+            let quoted: Vec<String> = v.iter().map(|l| crate::sql::literal(l)).collect();
+            format!("labels ({})", quoted.join(", "))
+        };
         match live.enum_type(&e.schema, &e.name) {
-            None => push(
-                false,
-                format!("enum {}.{} is missing from the database", e.schema, e.name),
-            ),
+            None => push(false, subject, DiffKind::Missing),
             Some(l) if l.values != e.values => push(
                 false,
-                format!(
-                    "enum {}.{} has labels {:?} in the migrations but {:?} in the database",
-                    e.schema, e.name, e.values, l.values
-                ),
+                subject,
+                DiffKind::Differs(labels(&e.values), labels(&l.values)),
             ),
             Some(_) => {}
         }
@@ -126,42 +164,59 @@ pub fn differences_with(
         if model.enum_type(&l.schema, &l.name).is_none() {
             push(
                 true,
-                format!("enum {}.{} is in the database only", l.schema, l.name),
+                format!("enum {}.{}", l.schema, l.name),
+                DiffKind::Extra,
             );
         }
     }
     out
 }
 
+/// Column names as PostgreSQL prints them in a key: quoted only where they must be.
+fn idents(columns: &[String]) -> String {
+    let quoted: Vec<String> = columns.iter().map(|c| super::quote_ident(c)).collect();
+    quoted.join(", ")
+}
+
 /// Indexes of one table, matched by name, then by definition (an index the migrations
 /// created without a name gets one PostgreSQL chose, which the catalog only predicts).
-fn indexes(model: &Table, live: &Table, push: &mut impl FnMut(bool, String)) {
+/// An index PostgreSQL marks invalid (an interrupted `CREATE INDEX CONCURRENTLY`) is
+/// reported whatever the migrations say.
+fn indexes(model: &Table, live: &Table, push: &mut impl FnMut(bool, String, DiffKind)) {
     let key = |i: &Index| {
         (
             i.unique,
             i.columns.iter().map(|c| normal(c)).collect::<Vec<_>>(),
         )
     };
-    let mut unmatched: Vec<&Index> = live.indexes.iter().collect();
+    let def = |i: &Index| {
+        format!(
+            "{}INDEX USING {} ({})",
+            if i.unique { "UNIQUE " } else { "" },
+            i.method,
+            i.columns.join(", ")
+        )
+    };
+    let subject = |i: &Index| format!("index {} on {}.{}", i.name, live.schema, live.name);
+    for l in live.indexes.iter().filter(|i| !i.valid) {
+        push(
+            false,
+            subject(l),
+            DiffKind::Invalid(format!(
+                "an interrupted CREATE INDEX CONCURRENTLY left it ({}); drop it (DROP INDEX CONCURRENTLY {}) and build it again",
+                def(l),
+                super::quote_ident(&l.name)
+            )),
+        );
+    }
+    let mut unmatched: Vec<&Index> = live.indexes.iter().filter(|i| i.valid).collect();
     let mut missing = Vec::new();
     for i in &model.indexes {
         match unmatched.iter().position(|l| l.name == i.name) {
             Some(p) => {
                 let l = unmatched.remove(p);
                 if key(l) != key(i) {
-                    push(
-                        false,
-                        format!(
-                            "index {} on {}.{} is {}({}) in the migrations but {}({}) in the database",
-                            i.name,
-                            model.schema,
-                            model.name,
-                            if i.unique { "UNIQUE " } else { "" },
-                            i.columns.join(", "),
-                            if l.unique { "UNIQUE " } else { "" },
-                            l.columns.join(", ")
-                        ),
-                    );
+                    push(false, subject(i), DiffKind::Differs(def(i), def(l)));
                 }
             }
             None => missing.push(i),
@@ -172,15 +227,17 @@ fn indexes(model: &Table, live: &Table, push: &mut impl FnMut(bool, String)) {
             Some(p) => {
                 unmatched.remove(p);
             }
+            None if live.indexes.iter().any(|l| !l.valid && key(l) == key(i)) => {}
             None => push(
                 false,
                 format!(
-                    "index {} on {}.{} ({}) is missing from the database",
+                    "index {} on {}.{} ({})",
                     i.name,
                     model.schema,
                     model.name,
                     i.columns.join(", ")
                 ),
+                DiffKind::Missing,
             ),
         }
     }
@@ -188,67 +245,80 @@ fn indexes(model: &Table, live: &Table, push: &mut impl FnMut(bool, String)) {
         push(
             true,
             format!(
-                "index {} on {}.{} ({}) is in the database only",
+                "index {} on {}.{} ({})",
                 l.name,
                 live.schema,
                 live.name,
                 l.columns.join(", ")
             ),
+            DiffKind::Extra,
         );
     }
 }
 
 /// The differences of the columns `model` and `live` both have or `model` has.
-fn columns(model: &Table, live: &Table, compare: Compare, push: &mut impl FnMut(bool, String)) {
-    let (t, l) = (model, live);
-    let name = |c: &str| format!("column {}.{}.{c}", t.schema, t.name);
-    for c in &t.columns {
-        let Some(lc) = l.column(&c.name) else {
-            push(
-                false,
-                format!("{} is missing from the database", name(&c.name)),
-            );
+fn columns(
+    model: &Table,
+    live: &Table,
+    compare: Compare,
+    push: &mut impl FnMut(bool, String, DiffKind),
+) {
+    for c in &model.columns {
+        let subject = format!("column {}.{}.{}", model.schema, model.name, c.name);
+        let Some(lc) = live.column(&c.name) else {
+            push(false, subject, DiffKind::Missing);
             continue;
         };
         if lc.ty.format() != c.ty.format() {
             push(
                 false,
-                format!(
-                    "{} is {} in the migrations but {} in the database",
-                    name(&c.name),
-                    c.ty.format(),
-                    lc.ty.format()
-                ),
+                subject.clone(),
+                DiffKind::Differs(c.ty.format(), lc.ty.format()),
             );
         }
         if lc.nullable != c.nullable {
-            let n = |b: bool| if b { "nullable" } else { "NOT NULL" };
+            let n = |b: bool| if b { "nullable" } else { "NOT NULL" }.to_string();
             push(
                 false,
-                format!(
-                    "{} is {} in the migrations but {} in the database",
-                    name(&c.name),
-                    n(c.nullable),
-                    n(lc.nullable)
-                ),
+                subject.clone(),
+                DiffKind::Differs(n(c.nullable), n(lc.nullable)),
             );
         }
         let no_default = c.generated.is_some() || c.identity.is_some();
-        if compare.defaults
-            && !no_default
-            && c.default.as_deref().map(normal) != lc.default.as_deref().map(normal)
-        {
-            let d = |x: &Option<String>| x.clone().unwrap_or_else(|| "no default".into());
+        let normal = |col: &Column| col.default.as_deref().map(|d| normal_default(d, &col.ty));
+        if compare.defaults && !no_default && normal(c) != normal(lc) {
+            let d = |x: &Option<String>| {
+                x.as_ref()
+                    .map_or_else(|| "no default".to_string(), |d| format!("DEFAULT {d}"))
+            };
             push(
                 false,
-                format!(
-                    "{} has default {} in the migrations but {} in the database",
-                    name(&c.name),
-                    d(&c.default),
-                    d(&lc.default)
-                ),
+                subject,
+                DiffKind::Differs(d(&c.default), d(&lc.default)),
             );
         }
+    }
+}
+
+/// A column default in [`normal`] form, with what PostgreSQL makes of a literal of the
+/// column's type when it stores it: `'f'` for a boolean is `false`, `'epoch'` for a
+/// date or timestamp is the first instant of 1970.
+pub fn normal_default(expr: &str, ty: &ColumnType) -> String {
+    let n = normal(expr);
+    if ty.array || ty.schema.is_some() {
+        return n;
+    }
+    let inner = n.strip_prefix('\'').and_then(|x| x.strip_suffix('\''));
+    match (
+        ty.name.as_str(),
+        inner.map(str::to_ascii_lowercase).as_deref(),
+    ) {
+        ("boolean", Some("t" | "true" | "y" | "yes" | "on" | "1")) => "true".into(),
+        ("boolean", Some("f" | "false" | "n" | "no" | "off" | "0")) => "false".into(),
+        ("timestamp without time zone", Some("epoch")) => "'1970-01-01 00:00:00'".into(),
+        ("timestamp with time zone", Some("epoch")) => "'1970-01-01 00:00:00+00'".into(),
+        ("date", Some("epoch")) => "'1970-01-01'".into(),
+        _ => n,
     }
 }
 

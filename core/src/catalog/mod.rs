@@ -15,7 +15,7 @@ mod ident;
 mod shape;
 
 pub use column_type::ColumnType;
-pub use diff::{differences, differences_with, Compare, Difference};
+pub use diff::{differences, differences_with, normal_default, Compare, DiffKind, Difference};
 pub use ident::quote_ident;
 pub use shape::Shape;
 
@@ -188,6 +188,23 @@ pub struct Index {
     pub columns: Vec<String>,
     /// The access method (`btree`, `gin`...).
     pub method: String,
+    /// Whether PostgreSQL can use it: an interrupted `CREATE INDEX CONCURRENTLY` leaves
+    /// an invalid one behind (only a live database has such indexes).
+    #[cfg_attr(
+        feature = "serde",
+        serde(default = "yes", skip_serializing_if = "is_true")
+    )]
+    pub valid: bool,
+}
+
+#[cfg(feature = "serde")]
+fn yes() -> bool {
+    true
+}
+
+#[cfg(feature = "serde")]
+fn is_true(b: &bool) -> bool {
+    *b
 }
 
 /// A row-level-security policy.

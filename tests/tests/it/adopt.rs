@@ -4,7 +4,7 @@
 use pgstrata_runtime::{ErrorKind, Tool};
 use pgstrata_testkit::{fresh_db, tool_fixture, TOOLS};
 
-use crate::support::{history, Fixture};
+use crate::support::{apply_with_psql, corpus, history, load, Fixture};
 
 /// Every layout, with a second migration that is only comments: it applies, is
 /// recorded, and its empty (or comment-only) down reverts nothing but its row.
@@ -310,4 +310,61 @@ fn history_missing_or_empty(c: &mut postgres::Client) -> bool {
         .unwrap()
         .get(0);
     !exists || history(c).is_empty()
+}
+
+/// Real projects' databases as their tools leave them (built by psql, the tool's history
+/// written as the tool writes it, sqlx's checksums included): adopting records every
+/// migration, and nothing is left to apply.
+#[test]
+fn published_projects_are_adopted_from_their_tools_history() {
+    for (name, tool) in [
+        ("atuin", Tool::Sqlx),
+        ("apalis", Tool::Sqlx),
+        ("sqlxmq", Tool::Sqlx),
+        ("fang", Tool::Diesel),
+    ] {
+        let m = load(&corpus(name));
+        let db = fresh_db();
+        apply_with_psql(db.url(), &m);
+        let mut c = db.client();
+        match tool {
+            Tool::Sqlx => {
+                c.batch_execute("CREATE TABLE _sqlx_migrations (version BIGINT PRIMARY KEY, description TEXT NOT NULL, installed_on TIMESTAMPTZ NOT NULL DEFAULT now(), success BOOLEAN NOT NULL, checksum BYTEA NOT NULL, execution_time BIGINT NOT NULL)").unwrap();
+                for x in m.iter() {
+                    c.execute(
+                        "INSERT INTO _sqlx_migrations VALUES ($1, $2, now(), true, sha384(convert_to($3, 'UTF8')), 1)",
+                        &[&x.version(), &x.name(), &x.up()],
+                    )
+                    .unwrap();
+                }
+            }
+            _ => {
+                c.batch_execute("CREATE TABLE __diesel_schema_migrations (version VARCHAR(50) PRIMARY KEY NOT NULL, run_on TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP)").unwrap();
+                for x in m.iter() {
+                    let label = x.to_string();
+                    let version = label.split_once('_').unwrap().0.replace('-', "");
+                    c.execute(
+                        "INSERT INTO __diesel_schema_migrations (version) VALUES ($1)",
+                        &[&version],
+                    )
+                    .unwrap();
+                }
+            }
+        }
+        assert_eq!(
+            m.run_blocking(&mut c).unwrap_err().kind(),
+            ErrorKind::ForeignHistory,
+            "{name}"
+        );
+        let adopted = m
+            .runner()
+            .adopt_only_blocking(&mut c, tool)
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(adopted.adopted.len(), m.len(), "{name}");
+        let report = m.run_blocking(&mut c).unwrap();
+        assert!(
+            report.applied.is_empty() && report.already_applied == m.len(),
+            "{name}"
+        );
+    }
 }

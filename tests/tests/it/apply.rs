@@ -396,7 +396,7 @@ fn verify_compares_the_live_schema_with_the_compiled_one() {
     assert_eq!(check.differences.len(), 1);
     assert!(check.differences[0]
         .message
-        .contains("agent_sessions.note is in the database only"));
+        .contains("agent_sessions.note exists in the database only"));
 
     // Retyped: the startup check fails the run.
     c.batch_execute("ALTER TABLE agent_sessions ALTER COLUMN workflow_step TYPE varchar(20)")
@@ -409,7 +409,7 @@ fn verify_compares_the_live_schema_with_the_compiled_one() {
     assert_eq!(e.kind(), pgstrata::ErrorKind::SchemaMismatch);
     assert!(
         e.to_string()
-            .contains("workflow_step is text in the migrations but character varying(20)"),
+            .contains("workflow_step: text in the migrations, character varying(20)"),
         "{e}"
     );
 

@@ -38,7 +38,7 @@ fn shape(c: &Catalog) -> (Vec<TableShape>, Vec<(String, Vec<String>)>) {
 }
 
 /// Returns (tables, columns, enums) compared.
-fn model_matches_live(dir: &Path) -> (usize, usize, usize) {
+pub(crate) fn model_matches_live(dir: &Path) -> (usize, usize, usize) {
     let model = pgstrata_codegen::catalog(dir).unwrap_or_else(|e| panic!("{e}"));
     let db = fresh_db();
     let mut c = db.client();
@@ -85,6 +85,19 @@ fn project() -> PathBuf {
 fn seeds_model_equals_the_live_catalog() {
     let (tables, _, enums) = model_matches_live(&corpus("seeds"));
     assert!(tables >= 15 && enums >= 7, "{tables} tables, {enums} enums");
+}
+
+/// Real projects' folders, as their crates publish them: each applies in its tool's
+/// order, its catalog equals the live one, and `drift` finds nothing.
+#[test]
+fn published_projects_models_equal_the_live_catalog() {
+    for (name, tables) in [("atuin", 6), ("apalis", 2), ("fang", 1), ("sqlxmq", 2)] {
+        let (t, columns, _) = model_matches_live(&corpus(name));
+        assert!(
+            t >= tables && columns > 0,
+            "{name}: {t} tables, {columns} columns"
+        );
+    }
 }
 
 #[test]

@@ -1,0 +1,1 @@
+DROP TABLE fang_tasks;

@@ -286,8 +286,8 @@ fn adopt(dir: &Path, db: &Db, tool: pgstrata_runtime::Tool) -> Result<u8, String
         text.push_str(&format!("adopted {label}\n"));
     }
     text.push_str(&format!(
-        "recorded {} migrations {tool} applied; its history table is left as it was\n",
-        report.adopted.len()
+        "recorded {} {tool} applied; its history table is left as it was\n",
+        count(report.adopted.len(), "migration")
     ));
     out(&text)?;
     Ok(0)
@@ -307,8 +307,8 @@ pub fn baseline(dir: &Path, db: &Db, version: i64, accept: &[String]) -> Result<
         .map_err(|e| e.to_string())?;
     if !history.is_empty() {
         return Err(format!(
-            "the history table already has {} rows: this database is managed already (see `pgstrata status`)",
-            history.len()
+            "the history table already has {}: this database is managed already (see `pgstrata status`)",
+            count(history.len(), "row")
         ));
     }
     let model = crate::files::open(dir)?
@@ -361,8 +361,8 @@ pub fn baseline(dir: &Path, db: &Db, version: i64, accept: &[String]) -> Result<
         .batch_execute(&sql)
         .map_err(|e| format!("cannot record the baseline: {}", db::chain(&e)))?;
     out(&format!(
-        "the schema matches; recorded {} migrations up to {version} as applied\n",
-        adopted.len()
+        "the schema matches; recorded {} up to {version} as applied\n",
+        count(adopted.len(), "migration")
     ))?;
     Ok(0)
 }
@@ -470,4 +470,9 @@ pub fn drift(dir: &Path, db: &Db) -> Result<u8, String> {
         listed(&diffs, usize::MAX)
     ))?;
     Ok(5)
+}
+
+/// `1 migration`, `2 migrations`.
+fn count(n: usize, noun: &str) -> String {
+    format!("{n} {noun}{}", if n == 1 { "" } else { "s" })
 }

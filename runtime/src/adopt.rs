@@ -247,7 +247,10 @@ pub fn find_blocking(client: &mut postgres::Client) -> Result<Vec<ForeignHistory
 pub fn refuse(found: &[ForeignHistory]) -> Error {
     let list: Vec<String> = found
         .iter()
-        .map(|f| format!("{} ({}, {} rows)", f.table, f.tool, f.rows))
+        .map(|f| {
+            let s = if f.rows == 1 { "" } else { "s" };
+            format!("{} ({}, {} row{s})", f.table, f.tool, f.rows)
+        })
         .collect();
     let first = &found[0];
     Error::new(

@@ -104,7 +104,7 @@ impl<'m> Runner<'m> {
                 return Err(Error::new(
                     ErrorKind::Config,
                     format!(
-                        "the history table {} already has {} rows: this database is managed by pgstrata already (see `pgstrata status`)",
+                        "the history table {} already records migrations ({} of them): this database is managed by pgstrata already (see `pgstrata status`)",
                         table.display(),
                         rows.len()
                     ),

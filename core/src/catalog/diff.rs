@@ -194,7 +194,7 @@ fn indexes(model: &Table, live: &Table, push: &mut impl FnMut(bool, String, Diff
             "{}INDEX USING {} ({})",
             if i.unique { "UNIQUE " } else { "" },
             i.method,
-            i.columns.join(", ")
+            keys(i)
         )
     };
     let subject = |i: &Index| format!("index {} on {}.{}", i.name, live.schema, live.name);
@@ -235,7 +235,7 @@ fn indexes(model: &Table, live: &Table, push: &mut impl FnMut(bool, String, Diff
                     i.name,
                     model.schema,
                     model.name,
-                    i.columns.join(", ")
+                    keys(i)
                 ),
                 DiffKind::Missing,
             ),
@@ -249,11 +249,21 @@ fn indexes(model: &Table, live: &Table, push: &mut impl FnMut(bool, String, Diff
                 l.name,
                 live.schema,
                 live.name,
-                l.columns.join(", ")
+                keys(l)
             ),
             DiffKind::Extra,
         );
     }
+}
+
+/// An index's keys as the catalog spells them: a key that is one quoted identifier
+/// the catalog would not quote (`"ended_at"`) loses its quotes.
+fn keys(i: &Index) -> String {
+    let key = |k: &String| match k.strip_prefix('"').and_then(|k| k.strip_suffix('"')) {
+        Some(bare) if !bare.contains('"') && super::quote_ident(bare) == bare => bare.to_string(),
+        _ => k.clone(),
+    };
+    i.columns.iter().map(key).collect::<Vec<_>>().join(", ")
 }
 
 /// The differences of the columns `model` and `live` both have or `model` has.

@@ -195,6 +195,7 @@ pub fn reset(dir: &Path, seeds: &Path, db: &Db, recreate: bool, yes: bool) -> Re
             dry_run: false,
             grouped: false,
             backup: None,
+            allow_out_of_order: false,
         },
     )?;
     if seeds.is_dir() {

@@ -50,6 +50,10 @@ enum Command {
         /// Output format.
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
+        /// Count a pending migration older than an applied one as pending, as `up
+        /// --allow-out-of-order` would apply it (without it, that needs attention).
+        #[arg(long)]
+        allow_out_of_order: bool,
     },
     /// Apply pending migrations.
     Up {
@@ -71,6 +75,10 @@ enum Command {
         /// if the dump fails.
         #[arg(long, value_name = "FILE")]
         backup: Option<PathBuf>,
+        /// Apply a pending migration older than an applied one (a branch merged late)
+        /// instead of refusing.
+        #[arg(long)]
+        allow_out_of_order: bool,
     },
     /// Revert applied migrations newer than a version with their down SQL, newest first;
     /// refuses before doing anything when one has no down SQL.
@@ -257,7 +265,12 @@ fn main() -> ExitCode {
 
 fn run(command: Command) -> Result<u8, String> {
     match command {
-        Command::Status { dir, db, format } => migrate::status(&dir, &db, format),
+        Command::Status {
+            dir,
+            db,
+            format,
+            allow_out_of_order,
+        } => migrate::status(&dir, &db, format, allow_out_of_order),
         Command::Up {
             dir,
             db,
@@ -265,6 +278,7 @@ fn run(command: Command) -> Result<u8, String> {
             dry_run,
             grouped,
             backup,
+            allow_out_of_order,
         } => migrate::up(
             &dir,
             &db,
@@ -273,6 +287,7 @@ fn run(command: Command) -> Result<u8, String> {
                 dry_run,
                 grouped,
                 backup,
+                allow_out_of_order,
             },
         ),
         Command::Down { dir, db, to } => migrate::down(&dir, &db, to),

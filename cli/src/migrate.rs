@@ -36,7 +36,7 @@ fn partial(
 }
 
 /// Exit code 0: up to date; 3: pending; 4: something needs attention.
-pub fn status(dir: &Path, db: &Db, format: Format) -> Result<u8, String> {
+pub fn status(dir: &Path, db: &Db, format: Format, allow_out_of_order: bool) -> Result<u8, String> {
     let migrations = load(dir)?;
     let mut client = connect(db)?;
     let history = migrations
@@ -87,7 +87,19 @@ pub fn status(dir: &Path, db: &Db, format: Format) -> Result<u8, String> {
              (`pgstrata resolve --rolled-back VERSION` drops those of an interrupted migration)"
         );
     }
-    let attention = !foreign.is_empty() || !invalid.is_empty();
+    // What `up` would refuse (a pending migration older than an applied one) is not
+    // "pending": exit 3 would tell a deploy script to go ahead.
+    let options = pgstrata_runtime::plan::PlanOptions {
+        allow_out_of_order,
+        ..Default::default()
+    };
+    let refused = pgstrata_runtime::plan::plan(&history, migrations.as_slice(), options)
+        .err()
+        .filter(|e| e.kind() == pgstrata_runtime::ErrorKind::OutOfOrder);
+    if let Some(e) = &refused {
+        eprintln!("{e}");
+    }
+    let attention = !foreign.is_empty() || !invalid.is_empty() || refused.is_some();
     Ok(if rows.iter().any(|r| r.state.is_wrong()) || attention {
         4
     } else if rows.iter().any(|r| r.state == State::Pending) {
@@ -138,6 +150,7 @@ pub struct Up {
     pub dry_run: bool,
     pub grouped: bool,
     pub backup: Option<PathBuf>,
+    pub allow_out_of_order: bool,
 }
 
 /// Applies on tokio-postgres rather than the blocking client the other commands use: the
@@ -162,6 +175,7 @@ pub fn up(dir: &Path, db: &Db, opts: Up) -> Result<u8, String> {
         .history_table(db.history_table.clone())
         .dry_run(opts.dry_run)
         .grouped(opts.grouped)
+        .allow_out_of_order(opts.allow_out_of_order)
         .on_progress(progress);
     if let Some(v) = opts.to {
         runner = runner.target(v);

@@ -106,6 +106,8 @@ fn cases() -> Vec<Case> {
         case("BEGIN without COMMIT", files(&[("V1__a.sql", "BEGIN;\nCREATE TABLE t (id int);\n")]), "m/V1__a.sql:1:1", "BEGIN without a COMMIT"),
         case("COMMIT without BEGIN", files(&[("V1__a.sql", "CREATE TABLE t (id int);\nCOMMIT;\n")]), "m/V1__a.sql:2:1", "COMMIT without a BEGIN"),
         case("nested BEGIN", files(&[("V1__a.sql", "BEGIN;\nBEGIN;\nSELECT 1;\nCOMMIT;\n")]), "m/V1__a.sql:2:1", "BEGIN inside a transaction"),
+        case("ROLLBACK mid-file", files(&[("V1__a.sql", "BEGIN;\nCREATE TABLE t (id int);\nROLLBACK;\nCREATE TABLE u (id int);\n")]), "m/V1__a.sql:3:1", "ROLLBACK in a migration"),
+        case("ABORT alone", files(&[("V1__a.sql", "CREATE TABLE t (id int);\nABORT;\n")]), "m/V1__a.sql:2:1", "ABORT in a migration"),
         case("replay directive that does not parse", files(&[("V1__a.sql", "-- pgstrata:replay CREATE TABLE (\nDO $$ BEGIN EXECUTE 'CREATE TABLE x (a int)'; END $$;\n")]), "m/V1__a.sql:2:1", "does not parse"),
         case("DDL hidden in a DO block", files(&[("V1__a.sql", "DO $$ BEGIN CREATE TYPE e AS ENUM ('a'); END $$;\n")]), "m/V1__a.sql:1:1", "cannot model this statement"),
         case("CREATE TABLE AS with unknown columns", files(&[("V1__a.sql", "CREATE TABLE t AS SELECT * FROM generate_series(1, 3);\n")]), "m/V1__a.sql:1:1", "columns of table public.t are not known"),

@@ -178,6 +178,10 @@ pub fn check_transaction_control(sql: &SqlText, errors: &mut Errors) {
                 open = None;
                 None
             }
+            (TxClass::OtherControl, _) if ends_transaction(&stmt.words) => Some((
+                format!("{} in a migration", stmt.words[0]),
+                "remove it: it would undo the statements before it, or end the runner's transaction,                  while the migration is still recorded as applied; a migration that must not apply                  should fail (e.g. RAISE EXCEPTION in a DO block)",
+            )),
             _ => None,
         };
         if let Some((message, help)) = problem {
@@ -190,6 +194,17 @@ pub fn check_transaction_control(sql: &SqlText, errors: &mut Errors) {
                 .help("add COMMIT at the end of the transaction, or remove the BEGIN: pgstrata runs the migration in a transaction of its own"),
         );
     }
+}
+
+/// Whether a statement is a `ROLLBACK` or `ABORT` of the whole transaction (not
+/// `ROLLBACK TO SAVEPOINT`, which is fine inside one, nor `ROLLBACK PREPARED`).
+fn ends_transaction(words: &[String]) -> bool {
+    let rest = |i: usize| words.get(i).map_or("", String::as_str);
+    let next = match rest(1) {
+        "WORK" | "TRANSACTION" => rest(2),
+        other => other,
+    };
+    matches!(rest(0), "ROLLBACK" | "ABORT") && !matches!(next, "TO" | "PREPARED")
 }
 
 /// Builds the runtime's record of one migration.
@@ -249,6 +264,22 @@ mod tests {
         let d = directives(&t, &mut e);
         assert!(e.is_empty(), "{e}");
         transaction_mode(&t, &d)
+    }
+
+    #[test]
+    fn only_a_rollback_of_the_whole_transaction_is_refused() {
+        let refused = |sql: &str| {
+            let mut e = Errors::default();
+            check_transaction_control(&text(sql), &mut e);
+            !e.is_empty()
+        };
+        assert!(refused("CREATE TABLE a (id int); ROLLBACK;"));
+        assert!(refused("BEGIN; SELECT 1; ROLLBACK WORK; COMMIT;"));
+        assert!(refused("ABORT TRANSACTION;"));
+        assert!(!refused("SAVEPOINT s; SELECT 1; ROLLBACK TO SAVEPOINT s;"));
+        assert!(!refused(
+            "SAVEPOINT s; ROLLBACK TRANSACTION TO s; RELEASE s;"
+        ));
     }
 
     #[test]

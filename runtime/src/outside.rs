@@ -145,6 +145,10 @@ async fn run_statements<C: Conn>(
                 } else {
                     err
                 });
+                // A file with transaction blocks of its own may have failed inside one,
+                // leaving the session in an aborted transaction where recording the
+                // failure would fail too. Outside a transaction this is only a warning.
+                let _ = conn.batch("ROLLBACK").await;
                 break;
             }
             crate::fault::point(|| format!("statement:{}:{}", m.version(), i + 1));

@@ -98,6 +98,26 @@ fn a_failed_non_transactional_migration_blocks_later_runs() {
     assert!(!table_exists(&mut c, "later"));
 }
 
+/// A file of two `BEGIN ... COMMIT` blocks runs outside pgstrata's transaction; a
+/// failure inside the second leaves the first committed, the second rolled back, and the
+/// migration recorded as failed (the aborted block is ended before recording it).
+#[test]
+fn a_failure_inside_a_files_own_second_transaction_is_recorded() {
+    let f = Fixture::new(&[(
+        "V1__two.sql",
+        "BEGIN;\nCREATE TABLE first (id int);\nCOMMIT;\nBEGIN;\nCREATE TABLE second (id int);\nSELECT missing FROM first;\nCOMMIT;\n",
+    )]);
+    let db = fresh_db();
+    let mut c = db.client();
+    let e = f.migrations().run_blocking(&mut c).unwrap_err();
+    let msg = e.to_string();
+    assert!(msg.contains("it is recorded as failed"), "{msg}");
+    assert!(!msg.contains("failed too"), "{msg}");
+    assert_eq!(history(&mut c), [(1, "failed".into())]);
+    assert!(table_exists(&mut c, "first"));
+    assert!(!table_exists(&mut c, "second"));
+}
+
 #[test]
 fn a_changed_applied_file_is_refused_with_both_checksums() {
     let before = Fixture::new(&[("V1__a.sql", "CREATE TABLE a (id int);")]);

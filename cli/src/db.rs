@@ -57,7 +57,10 @@ pub fn connect(db: &Db) -> Result<postgres::Client, String> {
 
 /// Connects to `url` (or a `postgres::Config`'s string form).
 pub fn connect_to(url: &str) -> Result<postgres::Client, String> {
-    postgres::Client::connect(url, postgres::NoTls).map_err(|e| cannot_connect(&e))
+    let config = pgstrata_runtime::config(url).map_err(|e| cannot_connect(&e))?;
+    postgres::Config::from(config)
+        .connect(postgres::NoTls)
+        .map_err(|e| cannot_connect(&e))
 }
 
 /// The message for a failed connection. The URL is never printed: it may hold a

@@ -76,7 +76,7 @@ pub fn connect(
     config: &str,
 ) -> BoxFuture<'_, Result<tokio_postgres::Client, tokio_postgres::Error>> {
     Box::pin(async move {
-        let (client, connection) = tokio_postgres::connect(config, tokio_postgres::NoTls).await?;
+        let (client, connection) = self::config(config)?.connect(tokio_postgres::NoTls).await?;
         tokio::spawn(async move {
             if let Err(e) = connection.await {
                 tracing::warn!(error = %e, "PostgreSQL connection ended");
@@ -84,6 +84,20 @@ pub fn connect(
         });
         Ok(client)
     })
+}
+
+/// Reads a connection string (a URL or libpq's `key=value` form) as pgstrata connects
+/// with it: a session names itself `pgstrata` in `pg_stat_activity` unless the string
+/// gives an `application_name`, so an operator looking at a waiting lock sees who holds it.
+///
+/// # Errors
+/// The string does not parse.
+pub fn config(s: &str) -> Result<tokio_postgres::Config, tokio_postgres::Error> {
+    let mut config: tokio_postgres::Config = s.parse()?;
+    if config.get_application_name().is_none() {
+        config.application_name("pgstrata");
+    }
+    Ok(config)
 }
 
 /// The future the runner's async methods return.

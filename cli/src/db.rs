@@ -7,6 +7,7 @@ use pgstrata_core::sql::literal;
 use pgstrata_runtime::history::HistoryTable;
 
 use crate::Db;
+use postgres::config::Host;
 
 /// An error with its causes, which the top-level message of a library's error often
 /// leaves out ("error connecting to server" without "Connection refused").
@@ -42,12 +43,23 @@ pub fn pg_error(e: &postgres::Error) -> String {
     }
 }
 
-/// The database URL given, if any.
+/// The database URL given; without one, an empty string when libpq's variables
+/// (`PGHOST`, `PGDATABASE`...) say where to connect, as they do for `psql`.
 pub fn url(db: &Db) -> Result<&str, String> {
-    db.database_url
-        .as_deref()
-        .filter(|u| !u.is_empty())
-        .ok_or_else(|| "no database given: set DATABASE_URL or pass --database-url".to_string())
+    match db.database_url.as_deref().filter(|u| !u.is_empty()) {
+        Some(url) => Ok(url),
+        None if ["PGHOST", "PGPORT", "PGDATABASE", "PGUSER"]
+            .iter()
+            .any(|v| std::env::var_os(v).is_some_and(|x| !x.is_empty())) =>
+        {
+            Ok("")
+        }
+        None => Err(
+            "no database given: set DATABASE_URL (in the environment or a .env file), pass \
+             --database-url, or set libpq's PGHOST, PGDATABASE, PGUSER..."
+                .to_string(),
+        ),
+    }
 }
 
 /// Connects. The URL is never printed: it may hold a password.
@@ -148,8 +160,7 @@ pub fn refuse_production(
 /// Runs `pg_dump -Fc` into `file`. The connection's parts go in as options and the
 /// password through PGPASSWORD, so it never shows in the process list or in messages.
 pub fn backup_to(db: &Db, file: &Path) -> Result<(), String> {
-    let config: postgres::Config = url(db)?
-        .parse()
+    let config = pgstrata_runtime::config(url(db)?)
         .map_err(|e| format!("cannot read the database URL: {e}"))?;
     let mut cmd = std::process::Command::new("pg_dump");
     cmd.arg("--format=custom")
@@ -158,8 +169,8 @@ pub fn backup_to(db: &Db, file: &Path) -> Result<(), String> {
         .arg("--no-password");
     if let Some(host) = config.get_hosts().first() {
         match host {
-            postgres::config::Host::Tcp(h) => cmd.arg("--host").arg(h),
-            postgres::config::Host::Unix(p) => cmd.arg("--host").arg(p),
+            Host::Tcp(h) => cmd.arg("--host").arg(h),
+            Host::Unix(p) => cmd.arg("--host").arg(p),
         };
     }
     if let Some(port) = config.get_ports().first() {

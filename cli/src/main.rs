@@ -251,6 +251,9 @@ enum Environment {
 }
 
 fn main() -> ExitCode {
+    // A `.env` file in the working directory, as sqlx-cli and diesel read it; variables
+    // already set win over it.
+    let _ = dotenvy::dotenv();
     let cli = Cli::parse();
     match run(cli.command) {
         // `pgstrata generate | head` closes the pipe early: not an error.

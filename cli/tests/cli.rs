@@ -130,7 +130,7 @@ fn connection_problems_say_what_to_do_and_never_print_the_password() {
     let none = pgstrata(None, &["status"], &f.0);
     assert_eq!(none.status.code(), Some(1));
     assert!(
-        text(&none).contains("set DATABASE_URL or pass --database-url"),
+        text(&none).contains("pass --database-url, or set libpq"),
         "{}",
         text(&none)
     );

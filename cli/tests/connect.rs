@@ -30,3 +30,63 @@ fn the_session_is_named_pgstrata_unless_the_url_names_it() {
     assert!(up.status.success(), "{}", text(&up));
     assert_eq!(seen(named.url()), "deploy-7");
 }
+
+/// Without `DATABASE_URL`, libpq's variables say where to connect, as for `psql`; a
+/// `.env` file in the working directory is read as sqlx-cli and diesel read it.
+#[test]
+fn libpq_variables_and_a_dot_env_file_say_where_to_connect() {
+    let db = fresh_db();
+    let f = Folder::new("environment", &[("V1__a.sql", "CREATE TABLE a (id int);")]);
+    let config: postgres::Config = db.url().parse().unwrap();
+    let host = match &config.get_hosts()[0] {
+        postgres::config::Host::Tcp(h) => h.clone(),
+        postgres::config::Host::Unix(p) => p.display().to_string(),
+    };
+    let run = |envs: &[(&str, String)], cwd: &std::path::Path| {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_pgstrata"));
+        cmd.args(["up"]).arg(&f.0).current_dir(cwd);
+        for v in [
+            "DATABASE_URL",
+            "PGHOST",
+            "PGPORT",
+            "PGUSER",
+            "PGDATABASE",
+            "PGPASSWORD",
+        ] {
+            cmd.env_remove(v);
+        }
+        cmd.envs(envs.iter().map(|(k, v)| (*k, v.as_str())));
+        cmd.output().unwrap()
+    };
+    let nowhere = std::env::temp_dir();
+    let none = run(&[], &nowhere);
+    assert!(
+        !none.status.success() && text(&none).contains("PGHOST"),
+        "{}",
+        text(&none)
+    );
+    let vars = [
+        ("PGHOST", host.clone()),
+        ("PGPORT", config.get_ports()[0].to_string()),
+        ("PGUSER", config.get_user().unwrap().to_string()),
+        ("PGDATABASE", config.get_dbname().unwrap().to_string()),
+    ];
+    let up = run(&vars, &nowhere);
+    assert!(
+        up.status.success() && text(&up).contains("1 applied"),
+        "{}",
+        text(&up)
+    );
+
+    let other = fresh_db();
+    let home = Folder::new(
+        "dot-env",
+        &[(".env", &format!("DATABASE_URL={}\n", other.url()))],
+    );
+    let up = run(&[], &home.0);
+    assert!(
+        up.status.success() && text(&up).contains("1 applied"),
+        "{}",
+        text(&up)
+    );
+}

@@ -28,6 +28,7 @@
 pub mod adopt;
 mod apply;
 mod conn;
+mod environment;
 mod error;
 mod fault;
 pub mod history;
@@ -87,13 +88,16 @@ pub fn connect(
 }
 
 /// Reads a connection string (a URL or libpq's `key=value` form) as pgstrata connects
-/// with it: a session names itself `pgstrata` in `pg_stat_activity` unless the string
+/// with it: what the string leaves out comes from libpq's environment variables
+/// (`PGHOST`, `PGPORT`, `PGUSER`, `PGPASSWORD`, `PGDATABASE`, `PGAPPNAME`,
+/// `PGCONNECT_TIMEOUT`, `PGSSLMODE`), as it would for `psql`; a session names itself `pgstrata` in `pg_stat_activity` unless the string
 /// gives an `application_name`, so an operator looking at a waiting lock sees who holds it.
 ///
 /// # Errors
 /// The string does not parse.
 pub fn config(s: &str) -> Result<tokio_postgres::Config, tokio_postgres::Error> {
     let mut config: tokio_postgres::Config = s.parse()?;
+    environment::fill(&mut config, s, |k| std::env::var(k).ok())?;
     if config.get_application_name().is_none() {
         config.application_name("pgstrata");
     }

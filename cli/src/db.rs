@@ -2,6 +2,7 @@
 //! production mark, the backup, and the comparison of a live schema with the catalog.
 
 use std::path::Path;
+use std::time::Duration;
 
 use pgstrata_core::sql::literal;
 use pgstrata_runtime::history::HistoryTable;
@@ -62,17 +63,47 @@ pub fn url(db: &Db) -> Result<&str, String> {
     }
 }
 
-/// Connects. The URL is never printed: it may hold a password.
-pub fn connect(db: &Db) -> Result<postgres::Client, String> {
-    connect_to(url(db)?)
+/// How long the CLI waits for a connection when neither `--connect-timeout` nor the
+/// connection string says: a deploy step must not hang on a server or pooler that
+/// accepts and never answers (libpq waits forever; a person at a terminal would not).
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The connection settings: the URL or `key=value` string with libpq's variables, and
+/// the connect timeout (`--connect-timeout`, else the string's, else 10 s).
+pub fn config(db: &Db) -> Result<(tokio_postgres::Config, Duration), String> {
+    let config = pgstrata_runtime::config(url(db)?).map_err(|e| cannot_connect(&e))?;
+    let timeout = db
+        .connect_timeout
+        .map(Duration::from_secs)
+        .or(config.get_connect_timeout().copied())
+        .unwrap_or(CONNECT_TIMEOUT);
+    Ok((config, timeout))
 }
 
-/// Connects to `url` (or a `postgres::Config`'s string form).
-pub fn connect_to(url: &str) -> Result<postgres::Client, String> {
-    let config = pgstrata_runtime::config(url).map_err(|e| cannot_connect(&e))?;
-    postgres::Config::from(config)
-        .connect(postgres::NoTls)
-        .map_err(|e| cannot_connect(&e))
+/// Connects, giving up after the connect timeout: the blocking client's own
+/// `connect_timeout` bounds only the socket, not a server that accepts and never
+/// answers, so the connection is made on a thread of its own and waited for. The URL is
+/// never printed: it may hold a password.
+pub fn connect(db: &Db) -> Result<postgres::Client, String> {
+    let (config, timeout) = config(db)?;
+    let (done, result) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = done.send(postgres::Config::from(config).connect(postgres::NoTls));
+    });
+    match result.recv_timeout(timeout) {
+        Ok(connected) => connected.map_err(|e| cannot_connect(&e)),
+        Err(_) => Err(no_answer(timeout)),
+    }
+}
+
+/// The message for a server that did not answer within `timeout`.
+pub fn no_answer(timeout: Duration) -> String {
+    format!(
+        "cannot connect to the database: no answer within {} s\n  help: check the host and port (a server \
+         or pooler that accepts connections but never answers looks like this); --connect-timeout or \
+         connect_timeout in the URL waits longer",
+        timeout.as_secs_f64()
+    )
 }
 
 /// The message for a failed connection. The URL is never printed: it may hold a

@@ -33,6 +33,10 @@ struct Db {
     /// The history table, `table` or `schema.table`.
     #[arg(long, default_value = pgstrata_runtime::DEFAULT_TABLE)]
     history_table: String,
+    /// Give up connecting after this many seconds (default: the connection string's
+    /// connect_timeout, else 10).
+    #[arg(long, value_name = "SECONDS")]
+    connect_timeout: Option<u64>,
 }
 
 #[derive(Subcommand)]

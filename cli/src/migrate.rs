@@ -162,10 +162,16 @@ pub fn up(dir: &Path, db: &Db, opts: Up) -> Result<u8, String> {
         .enable_all()
         .build()
         .map_err(|e| format!("cannot start the async runtime: {e}"))?;
-    let url = db::url(db)?;
-    let mut client = rt
-        .block_on(pgstrata_runtime::connect(url))
-        .map_err(|e| db::cannot_connect(&e))?;
+    let (config, timeout) = db::config(db)?;
+    let mut client = rt.block_on(async {
+        let connecting = tokio::time::timeout(timeout, config.connect(tokio_postgres::NoTls));
+        let (client, connection) = connecting
+            .await
+            .map_err(|_| db::no_answer(timeout))?
+            .map_err(|e| db::cannot_connect(&e))?;
+        tokio::spawn(connection);
+        Ok::<_, String>(client)
+    })?;
     if let (Some(file), false) = (&opts.backup, opts.dry_run) {
         db::backup_to(db, file)?;
         out(&format!("backed up to {}\n", file.display()))?;

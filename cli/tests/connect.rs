@@ -90,3 +90,50 @@ fn libpq_variables_and_a_dot_env_file_say_where_to_connect() {
         text(&up)
     );
 }
+
+/// A listener that accepts connections and never answers (a stuck server or pooler):
+/// every command gives up after its connect timeout, from `--connect-timeout` or the
+/// URL's `connect_timeout`, with a message saying so, instead of hanging the deploy.
+#[test]
+fn a_server_that_never_answers_is_given_up_on() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for s in listener.incoming().flatten() {
+            held.push(s);
+        }
+    });
+    let f = Folder::new("silent", &[("V1__a.sql", "CREATE TABLE a (id int);")]);
+    let url = format!("postgres://someone@127.0.0.1:{port}/db");
+    let cases: [(&[&str], String); 3] = [
+        (&["status", "--connect-timeout", "1"], url.clone()),
+        (&["up"], format!("{url}?connect_timeout=1")),
+        (&["drift", "--connect-timeout", "1"], url.clone()),
+    ];
+    for (args, url) in cases {
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_pgstrata"))
+            .args(args)
+            .arg(&f.0)
+            .env("DATABASE_URL", &url)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while child.try_wait().unwrap().is_none() {
+            if std::time::Instant::now() > deadline {
+                let _ = child.kill();
+                panic!("{args:?} still waiting after 30 s");
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {}", text(&out));
+        assert!(
+            text(&out).contains("no answer within 1 s"),
+            "{args:?}: {}",
+            text(&out)
+        );
+    }
+}

@@ -196,6 +196,8 @@ pub fn reset(dir: &Path, seeds: &Path, db: &Db, recreate: bool, yes: bool) -> Re
             grouped: false,
             backup: None,
             allow_out_of_order: false,
+            lock_timeout: None,
+            statement_timeout: None,
         },
     )?;
     if seeds.is_dir() {

@@ -83,6 +83,15 @@ enum Command {
         /// instead of refusing.
         #[arg(long)]
         allow_out_of_order: bool,
+        /// PostgreSQL's lock_timeout for each migration without a `-- pgstrata:lock-timeout`
+        /// of its own (e.g. `5s`): a migration waiting for a table lock fails, naming the
+        /// session that holds it, instead of queueing every query on that table behind it.
+        #[arg(long, value_name = "DURATION")]
+        lock_timeout: Option<String>,
+        /// PostgreSQL's statement_timeout for each migration without a
+        /// `-- pgstrata:statement-timeout` of its own (e.g. `10min`).
+        #[arg(long, value_name = "DURATION")]
+        statement_timeout: Option<String>,
     },
     /// Revert applied migrations newer than a version with their down SQL, newest first;
     /// refuses before doing anything when one has no down SQL.
@@ -286,6 +295,8 @@ fn run(command: Command) -> Result<u8, String> {
             grouped,
             backup,
             allow_out_of_order,
+            lock_timeout,
+            statement_timeout,
         } => migrate::up(
             &dir,
             &db,
@@ -295,6 +306,8 @@ fn run(command: Command) -> Result<u8, String> {
                 grouped,
                 backup,
                 allow_out_of_order,
+                lock_timeout,
+                statement_timeout,
             },
         ),
         Command::Down { dir, db, to } => migrate::down(&dir, &db, to),

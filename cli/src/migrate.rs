@@ -151,6 +151,8 @@ pub struct Up {
     pub grouped: bool,
     pub backup: Option<PathBuf>,
     pub allow_out_of_order: bool,
+    pub lock_timeout: Option<String>,
+    pub statement_timeout: Option<String>,
 }
 
 /// Applies on tokio-postgres rather than the blocking client the other commands use: the
@@ -183,6 +185,12 @@ pub fn up(dir: &Path, db: &Db, opts: Up) -> Result<u8, String> {
         .grouped(opts.grouped)
         .allow_out_of_order(opts.allow_out_of_order)
         .on_progress(progress);
+    if let Some(t) = opts.lock_timeout {
+        runner = runner.migration_lock_timeout(t);
+    }
+    if let Some(t) = opts.statement_timeout {
+        runner = runner.migration_statement_timeout(t);
+    }
     if let Some(v) = opts.to {
         runner = runner.target(v);
     }

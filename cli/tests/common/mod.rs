@@ -46,3 +46,36 @@ pub fn text(o: &Output) -> String {
         String::from_utf8_lossy(&o.stderr)
     )
 }
+
+/// `status --format json`: its exit code and (version, state) per migration.
+pub fn states(url: &str, dir: &Path) -> (i32, Vec<(i64, String)>) {
+    let o = pgstrata(Some(url), &["status", "--format", "json"], dir);
+    let json: serde_json::Value =
+        serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(&o)));
+    let rows = json
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["version"].as_i64().unwrap(),
+                r["state"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    (o.status.code().unwrap(), rows)
+}
+
+/// A corpus's migrations folder (`tests/corpus/<name>/migrations`).
+pub fn corpus(name: &str) -> PathBuf {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../tests/corpus")
+        .join(name)
+        .join("migrations");
+    assert!(
+        p.is_dir(),
+        "corpus folder {} is missing from the checkout",
+        p.display()
+    );
+    p
+}

@@ -7,7 +7,8 @@ use std::process::Command;
 use pgstrata_testkit::fresh_db;
 
 mod common;
-use common::{corpus, pgstrata, states, text, Folder};
+use common::{pgstrata, states, text, Folder};
+use pgstrata_testkit::corpus;
 
 /// Applies a folder's up files with psql, as a database built before pgstrata would be.
 fn psql_apply(url: &str, dir: &Path) {

@@ -5,7 +5,8 @@ use std::process::Command;
 use pgstrata_testkit::fresh_db;
 
 mod common;
-use common::{corpus, pgstrata, states, text, Folder};
+use common::{pgstrata, states, text, Folder};
+use pgstrata_testkit::corpus;
 
 fn three() -> Vec<(&'static str, &'static str)> {
     vec![

@@ -36,6 +36,24 @@ pub const HOW_TO: &str =
 (`sudo apt-get install -y postgresql`; run as root, the tests install them themselves) \
 so a throwaway one can be started";
 
+/// A corpus's migrations folder (`tests/corpus/<name>/migrations`), shared by the
+/// tests of every crate.
+///
+/// # Panics
+/// When the folder is missing from the checkout.
+pub fn corpus(name: &str) -> PathBuf {
+    let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../tests/corpus")
+        .join(name)
+        .join("migrations");
+    assert!(
+        p.is_dir(),
+        "corpus folder {} is missing from the checkout",
+        p.display()
+    );
+    p
+}
+
 /// The `psql` program (installed with the PostgreSQL client when missing and this
 /// process may), for tests that apply SQL the way a user's shell would.
 ///

@@ -65,17 +65,3 @@ pub fn states(url: &str, dir: &Path) -> (i32, Vec<(i64, String)>) {
         .collect();
     (o.status.code().unwrap(), rows)
 }
-
-/// A corpus's migrations folder (`tests/corpus/<name>/migrations`).
-pub fn corpus(name: &str) -> PathBuf {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../tests/corpus")
-        .join(name)
-        .join("migrations");
-    assert!(
-        p.is_dir(),
-        "corpus folder {} is missing from the checkout",
-        p.display()
-    );
-    p
-}

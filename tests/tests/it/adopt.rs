@@ -4,7 +4,8 @@
 use pgstrata_runtime::{ErrorKind, Tool};
 use pgstrata_testkit::{fresh_db, tool_fixture, TOOLS};
 
-use crate::support::{apply_with_psql, corpus, history, load, Fixture};
+use crate::support::{apply_with_psql, history, load, Fixture};
+use pgstrata_testkit::corpus;
 
 /// Every layout, with a second migration that is only comments: it applies, is
 /// recorded, and its empty (or comment-only) down reverts nothing but its row.

@@ -3,7 +3,8 @@
 
 use pgstrata_testkit::fresh_db;
 
-use crate::support::{apply_with_psql, catalog, corpus, load};
+use crate::support::{apply_with_psql, catalog, load};
+use pgstrata_testkit::corpus;
 
 fn same_as_psql(name: &str) -> Vec<String> {
     let m = load(&corpus(name));

@@ -13,8 +13,8 @@ fn root() -> PathBuf {
 #[test]
 fn twenty_seconds_of_fuzzing_find_nothing() {
     let seeds = fuzz::seeds(&[
-        crate::support::corpus("seeds"),
-        crate::support::corpus("lemmy"),
+        pgstrata_testkit::corpus("seeds"),
+        pgstrata_testkit::corpus("lemmy"),
         root().join("../migrations"),
     ]);
     assert!(seeds.len() > 400, "seeds: {}", seeds.len());

@@ -6,7 +6,8 @@ use std::path::{Path, PathBuf};
 use pgstrata::catalog::Catalog;
 use pgstrata_testkit::fresh_db;
 
-use crate::support::{corpus, load};
+use crate::support::load;
+use pgstrata_testkit::corpus;
 
 /// Tables as (schema.name, [(column, format_type, nullable)], primary key columns).
 type TableShape = (String, Vec<(String, String, bool)>, Option<Vec<String>>);

@@ -8,7 +8,8 @@ use std::path::{Path, PathBuf};
 use pgstrata_codegen::query::{describe, pg_name};
 use pgstrata_testkit::fresh_db;
 
-use crate::support::{corpus, load, queries};
+use crate::support::{load, queries};
+use pgstrata_testkit::corpus;
 
 fn project() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../migrations")

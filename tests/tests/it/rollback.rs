@@ -8,7 +8,8 @@ use std::collections::BTreeSet;
 use pgstrata::catalog::{differences_with, Catalog, Compare};
 use pgstrata_testkit::fresh_db;
 
-use crate::support::{corpus, load};
+use crate::support::load;
+use pgstrata_testkit::corpus;
 
 fn live(c: &mut postgres::Client) -> Catalog {
     let mut catalog = pgstrata::introspect::catalog_blocking(c).unwrap();

@@ -1,7 +1,7 @@
 //! The code generated for the seeds corpus, reviewed as a snapshot. The same code is
 //! compiled and run by `typed::seeds_rows_round_trip`.
 
-use crate::support::corpus;
+use pgstrata_testkit::corpus;
 
 #[test]
 fn seeds_generated_code() {

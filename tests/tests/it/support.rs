@@ -71,20 +71,6 @@ pub fn load(dir: &Path) -> Migrations {
     Migrations::new(list).unwrap()
 }
 
-/// A corpus's migrations folder (`tests/corpus/<name>/migrations`).
-pub fn corpus(name: &str) -> PathBuf {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("corpus")
-        .join(name)
-        .join("migrations");
-    assert!(
-        p.is_dir(),
-        "corpus folder {} is missing from the checkout",
-        p.display()
-    );
-    p
-}
-
 /// The versions the logged fixture's migrations wrote into `applied_log`, in order; empty
 /// before V1 (which creates the log) is applied.
 pub fn applied_log(c: &mut postgres::Client) -> Vec<i32> {
